@@ -1,0 +1,16 @@
+# wgllm_add_test(NAME <name> SOURCES <files...> LIBS <libs...> [LABELS unit|gpu ...])
+# One GoogleTest binary registered with CTest. Label "unit" tests need no GPU adapter and also
+# run in the sanitizer build; label "gpu" tests need a WebGPU adapter (SwiftShader is enough).
+function(wgllm_add_test)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;LABELS" ${ARGN})
+  if(NOT WGLLM_TESTS)
+    return()
+  endif()
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gtest_main)
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME} WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}" TIMEOUT 1200)
+endfunction()
