@@ -10,7 +10,7 @@
 #include <variant>
 #include <vector>
 
-#include "model/tensor_types.h"
+#include "format/tensor_types.h"
 #include "util/mapped_file.h"
 
 namespace wgllm {
