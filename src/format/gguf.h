@@ -4,9 +4,11 @@
 // tensor at fault (truncation, bad magic, unknown version, tensor past the end, unknown type).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -14,6 +16,19 @@
 #include "util/mapped_file.h"
 
 namespace wgllm {
+
+// Caps that keep a hostile file from making the reader allocate gigabytes or recurse deeply.
+// Real models stay far below them (the largest vocabularies have ~260k entries).
+struct GgufLimits {
+  static constexpr uint64_t kMaxTensors = 1u << 20;
+  static constexpr uint64_t kMaxKeys = 1u << 16;
+  static constexpr uint64_t kMaxArrayItems = 1u << 23;    // one array
+  static constexpr uint64_t kMaxTotalValues = 1u << 24;   // all metadata values together
+  static constexpr uint64_t kMaxStringBytes = 1u << 26;   // one string
+  static constexpr uint64_t kMaxNameBytes = 1024;         // a key or tensor name
+  static constexpr int kMaxArrayDepth = 8;                // arrays of arrays
+  static constexpr uint32_t kMaxDims = 4;
+};
 
 enum class GgufValueType : uint32_t {
   U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, BOOL = 7,
@@ -29,6 +44,8 @@ struct GgufValue {
   std::variant<uint64_t, int64_t, double, bool, std::string, Array> v;
   GgufValueType type = GgufValueType::U32;  // the type as stored in the file
 };
+
+std::string_view gguf_value_type_name(GgufValueType t);  // "u32", "string", "array", ...
 
 struct GgufTensor {
   std::string name;
@@ -54,6 +71,8 @@ class GgufFile {
   bool has(const std::string& key) const { return kv_.count(key) != 0; }
   const GgufValue* find(const std::string& key) const;
   const std::map<std::string, GgufValue>& metadata() const { return kv_; }
+  const std::vector<std::string>& keys_in_file_order() const { return key_order_; }
+  size_t data_offset() const { return data_offset_; }  // start of the tensor data section
 
   // Typed getters: a missing key or a value of the wrong type raises an Error naming the key.
   std::string get_string(const std::string& key) const;
@@ -78,14 +97,22 @@ class GgufFile {
   std::unique_ptr<MappedFile> map_;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
+  size_t data_offset_ = 0;
   std::map<std::string, GgufValue> kv_;
+  std::vector<std::string> key_order_;
   std::vector<GgufTensor> tensors_;
   std::map<std::string, size_t> tensor_index_;
 };
 
+// Checks a tensor's shape and type (1..4 dims, each > 0, no element-count overflow, row length a
+// multiple of the block size) and returns its size in bytes; errors name `what` (the tensor).
+uint64_t gguf_tensor_bytes(const std::string& what, TensorType type, const std::vector<int64_t>& shape);
+
 // Builds a GGUF v3 file: metadata in insertion order, tensors aligned (general.alignment).
 class GgufWriter {
  public:
+  // Setting a key again replaces its value in place. general.alignment, if set (u32, a power of
+  // two), sets the tensor alignment of the written file.
   void set(const std::string& key, GgufValue value);
   void set_string(const std::string& key, const std::string& v);
   void set_u32(const std::string& key, uint32_t v);
@@ -99,6 +126,12 @@ class GgufWriter {
   // Adds a tensor whose bytes are already in `type` (row_bytes(type, shape[0]) * n_rows bytes).
   void add_tensor(const std::string& name, TensorType type, std::vector<int64_t> shape,
                   std::vector<uint8_t> bytes);
+  // Adds a tensor whose bytes are produced at write time: `fill` writes exactly
+  // row_bytes(type, shape[0]) * n_rows bytes to dst, then they are streamed to the file, so a
+  // multi-GB model never sits whole in memory (only its largest tensor, once).
+  void add_tensor(const std::string& name, TensorType type, std::vector<int64_t> shape,
+                  std::function<void(uint8_t* dst)> fill);
+  size_t tensor_count() const { return tensors_.size(); }
   // Writes atomically (temp file + rename) so a failure never leaves a half-written file.
   void write(const std::string& path) const;
 
@@ -108,8 +141,11 @@ class GgufWriter {
     std::string name;
     TensorType type;
     std::vector<int64_t> shape;
-    std::vector<uint8_t> bytes;
+    uint64_t size = 0;
+    std::vector<uint8_t> bytes;               // eager tensors
+    std::function<void(uint8_t*)> fill;       // lazy tensors
   };
+  void add_pending(Pending p);
   std::vector<Pending> tensors_;
 };
 
