@@ -15,8 +15,6 @@ namespace {
 
 // Where Debian's chromium package keeps SwiftShader's Vulkan ICD manifest.
 constexpr const char* kSwiftShaderIcd = "/usr/lib/chromium/vk_swiftshader_icd.json";
-// Dawn's chromium-experimental-subgroup-matrix id in the releases we know (extension range).
-constexpr uint32_t kDawnSubgroupMatrixIds[] = {0x00050038, 0x0005003A, 0x00050037};
 
 bool file_exists(const char* path) {
   struct stat st {};
@@ -303,12 +301,12 @@ void Context::create_device() {
            features_.adapter_feature_ids.end();
   };
 
+  const FeatureIds& ids = api_.features;
   std::vector<WGPUFeatureName> required;
-  if (options_.allow_f16 && has(WGPUFeatureName_ShaderF16)) required.push_back(WGPUFeatureName_ShaderF16);
-  if (options_.allow_subgroups && has(WGPUFeatureName_Subgroups)) required.push_back(WGPUFeatureName_Subgroups);
-  if (has(WGPUFeatureName_TimestampQuery)) required.push_back(WGPUFeatureName_TimestampQuery);
-  for (uint32_t id : kDawnSubgroupMatrixIds)
-    if (has(id)) features_.subgroup_matrix = true;
+  if (options_.allow_f16 && has(ids.shader_f16)) required.push_back(ids.shader_f16);
+  if (options_.allow_subgroups && has(ids.subgroups)) required.push_back(ids.subgroups);
+  if (has(ids.timestamp_query)) required.push_back(ids.timestamp_query);
+  features_.subgroup_matrix = ids.subgroup_matrix != 0 && has(ids.subgroup_matrix);
 
   // Ask for the adapter's own limits: the library filled this very struct, tail included.
   PaddedLimits limits{};
@@ -364,9 +362,9 @@ void Context::create_device() {
   queue_ = api_.wgpuDeviceGetQueue(device_);
 
   for (auto f : required) {
-    if (f == WGPUFeatureName_ShaderF16) features_.shader_f16 = true;
-    if (f == WGPUFeatureName_Subgroups) features_.subgroups = true;
-    if (f == WGPUFeatureName_TimestampQuery) features_.timestamp_query = true;
+    if (f == ids.shader_f16) features_.shader_f16 = true;
+    if (f == ids.subgroups) features_.subgroups = true;
+    if (f == ids.timestamp_query) features_.timestamp_query = true;
   }
   PaddedLimits got{};
   api_.wgpuDeviceGetLimits(device_, &got.limits);
@@ -472,7 +470,12 @@ void Context::read(const Buffer& src, void* out, uint64_t size, uint64_t src_off
   };
   cb.userdata1 = &res;
   api_.wgpuBufferMapAsync(readback_->handle(), WGPUMapMode_Read, 0, size_t(span), cb);
-  wait_until([&] { return res.done; }, cat("reading buffer '", src.label(), "'").c_str());
+  try {
+    wait_until([&] { return res.done; }, cat("reading buffer '", src.label(), "'").c_str());
+  } catch (...) {
+    if (res.done && res.ok) api_.wgpuBufferUnmap(readback_->handle());  // keep the buffer usable
+    throw;
+  }
   if (!res.ok) fail("could not read buffer '", src.label(), "' back from the GPU: ", res.message);
   const void* mapped = api_.wgpuBufferGetConstMappedRange(readback_->handle(), 0, size_t(span));
   if (!mapped) {

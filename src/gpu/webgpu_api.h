@@ -71,13 +71,16 @@ enum WGPUPowerPreference : uint32_t {
   WGPUPowerPreference_LowPower = 1,
   WGPUPowerPreference_HighPerformance = 2,
 };
-// Standard feature ids (2025 numbering, as the Dawn build we ship reports them). Dawn's own
-// extensions live at 0x0005xxxx and are matched by name-independent id lists in context.cpp.
-enum WGPUFeatureName : uint32_t {
-  WGPUFeatureName_TimestampQuery = 0x09,
-  WGPUFeatureName_ShaderF16 = 0x0B,
-  WGPUFeatureName_Subgroups = 0x12,
+// Feature ids were renumbered in 2025: the Dawn build scripts/setup installs (like other
+// releases that still export wgpuGetInstanceCapabilities) uses the earlier numbering; releases
+// that export wgpuGetInstanceFeatures use the later one. load_webgpu() picks the table.
+using WGPUFeatureName = uint32_t;
+struct FeatureIds {
+  WGPUFeatureName timestamp_query, shader_f16, subgroups, subgroup_matrix;
 };
+constexpr FeatureIds kFeatureIdsEarly2025{0x03, 0x0A, 0x11, 0x00050038};
+// Subgroup-matrix (a Dawn extension) has no id we could check in the later numbering: 0 = never.
+constexpr FeatureIds kFeatureIdsLate2025{0x09, 0x0B, 0x12, 0};
 enum WGPUErrorType : uint32_t {
   WGPUErrorType_NoError = 1,
   WGPUErrorType_Validation = 2,
@@ -398,6 +401,7 @@ struct WebGpuApi {
   WGLLM_WEBGPU_FUNCTIONS(WGLLM_DECLARE_FN)
 #undef WGLLM_DECLARE_FN
   std::string_view library_path;
+  FeatureIds features = kFeatureIdsEarly2025;  // this library's feature numbering
 };
 
 // Loads the webgpu.h library once per process. Search order: `explicit_path` (from --webgpu-lib),

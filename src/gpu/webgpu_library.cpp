@@ -71,6 +71,7 @@ const WebGpuApi& load_webgpu(const std::string& explicit_path) {
     fail(loaded_from, ": not a compatible webgpu.h library; missing functions:", missing);
   api = loaded;
   api.library_path = loaded_from;
+  api.features = ::dlsym(handle, "wgpuGetInstanceFeatures") ? kFeatureIdsLate2025 : kFeatureIdsEarly2025;
   return api;
 }
 

@@ -1,0 +1,21 @@
+// Options every GPU-using command shares: --adapter, --webgpu-lib, --profile.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include "gpu/context.h"
+
+namespace wgllm::cli {
+
+inline void add_gpu_options(CLI::App& sub, gpu::ContextOptions& opts) {
+  sub.add_option("--adapter", opts.adapter,
+                 "WebGPU adapter: auto (discrete > integrated > cpu), discrete, integrated, cpu, or part of "
+                 "its name (env WGLLM_ADAPTER)");
+  sub.add_option("--webgpu-lib", opts.webgpu_lib,
+                 "path of a webgpu.h library (Dawn or wgpu-native) to use instead of the bundled Dawn "
+                 "(env WGLLM_WEBGPU_LIB)");
+  sub.add_flag("--profile", opts.profile, "time every kernel with timestamp queries and print a table (env WGLLM_PROFILE=1)");
+  sub.add_flag("!--no-f16", opts.allow_f16, "do not use shader-f16 even where the adapter has it");
+  sub.add_flag("!--no-subgroups", opts.allow_subgroups, "do not use subgroup operations");
+}
+
+}  // namespace wgllm::cli

@@ -1,0 +1,97 @@
+#include "gpu/bandwidth.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "gpu/recorder.h"
+#include "util/rng.h"
+
+namespace wgllm::gpu {
+namespace {
+
+// Each invocation streams vec4<u32> words with a grid stride and folds them into one word, so
+// the compiler cannot drop the loads; one word per invocation is written.
+constexpr const char* kReadKernel = R"(
+{{PARAMS}}
+@group(0) @binding(0) var<storage, read> src: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read_write> sink: array<u32>;
+@group(0) @binding(2) var<uniform> p: Params;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  var acc = vec4<u32>(0u);
+  let stride = nwg.x * 256u;
+  for (var i = gid.x; i < p.n_vec4; i += stride) { acc ^= src[i]; }
+  sink[gid.x] = acc.x ^ acc.y ^ acc.z ^ acc.w;
+}
+)";
+
+struct ReadParams {
+  uint32_t n_vec4;
+  static constexpr auto fields = std::make_tuple(param("n_vec4", &ReadParams::n_vec4));
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+template <typename F>
+double time_seconds(Context& ctx, F&& record) {
+  const auto t0 = std::chrono::steady_clock::now();
+  record();
+  ctx.finish();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+BandwidthResult measure_bandwidth(Context& ctx, uint64_t bytes, int repetitions) {
+  const bool cpu = ctx.adapter().adapter_type == "CPU";
+  if (bytes == 0) bytes = cpu ? (32ull << 20) : (512ull << 20);
+  bytes = std::min<uint64_t>(bytes, ctx.limits().max_storage_buffer_binding_size & ~uint64_t(255));
+  bytes = std::min<uint64_t>(bytes, ctx.limits().max_buffer_size & ~uint64_t(255));
+  BandwidthResult r;
+  r.buffer_bytes = bytes;
+
+  Buffer a = ctx.create_buffer(bytes, kStorage, "bandwidth-src");
+  Buffer b = ctx.create_buffer(bytes, kStorage, "bandwidth-dst");
+  {  // random contents: never stream zeros
+    std::vector<uint32_t> chunk(1 << 20);
+    Rng rng(1);
+    for (auto& w : chunk) w = uint32_t(rng.next_u64());
+    for (uint64_t off = 0; off < bytes; off += chunk.size() * 4)
+      ctx.write(a, chunk.data(), std::min<uint64_t>(chunk.size() * 4, bytes - off), off);
+  }
+  const int inner = cpu ? 2 : 10;  // copies per submit, so submit overhead stays negligible
+  auto copy_once = [&] {
+    Recorder rec(ctx);
+    for (int i = 0; i < inner; ++i) rec.copy(a, 0, b, 0, bytes);
+    rec.submit();
+  };
+  copy_once();  // warm-up
+  std::vector<double> copy_s;
+  for (int i = 0; i < repetitions; ++i) copy_s.push_back(time_seconds(ctx, copy_once) / inner);
+  r.copy_gbs = 2.0 * double(bytes) / median(copy_s) / 1e9;
+
+  PipelineCache cache(ctx);
+  KernelSpec spec{"bandwidth_read", "bandwidth.cpp", kReadKernel};
+  const Pipeline& pipe = cache.get(PipelineCache::with_params<ReadParams>(spec));
+  const uint32_t groups = cpu ? 64 : 4096;
+  Buffer sink = ctx.create_buffer(uint64_t(groups) * 256 * 4, kStorage, "bandwidth-sink");
+  UniformArena arena(ctx, 1, "bandwidth-params");
+  auto slot = arena.alloc(ReadParams{uint32_t(bytes / 16)});
+  BindGroup group(ctx, pipe, {a, sink, arena.binding(slot)});
+  auto read_once = [&] {
+    Recorder rec(ctx, nullptr, {&arena});
+    for (int i = 0; i < inner; ++i) rec.dispatch(pipe, group, {groups});
+    rec.submit();
+  };
+  read_once();
+  std::vector<double> read_s;
+  for (int i = 0; i < repetitions; ++i) read_s.push_back(time_seconds(ctx, read_once) / inner);
+  r.read_gbs = double(bytes) / median(read_s) / 1e9;
+  return r;
+}
+
+}  // namespace wgllm::gpu
