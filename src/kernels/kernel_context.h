@@ -1,0 +1,43 @@
+// What every kernel launcher needs: the GPU context, a pipeline cache, a uniform arena, and the
+// variant choices (f16 arithmetic, subgroup reductions) taken from the adapter's features.
+//
+// Conventions for every op in this folder (one .wgsl file per kernel family, a C++ launcher beside
+// it):
+//  - An op object is built once with its buffers (bind group made once, uniform slot reserved),
+//    then `record(rec, shape)` writes its parameters for this step and records its dispatches.
+//    An op is recorded at most once per submit (its uniform slot holds one value per submit).
+//  - Activations are f32 buffers laid out [n_tokens][dim] (row-major, token-major).
+//  - Weights are GpuWeight (weights.h): GGUF blocks repacked at load, split by rows into chunks
+//    no larger than maxStorageBufferBindingSize; ops dispatch once per chunk.
+#pragma once
+#include <memory>
+
+#include "gpu/context.h"
+#include "gpu/pipeline.h"
+#include "gpu/recorder.h"
+
+namespace wgllm::kernels {
+
+// The WGSL source of a kernel file in src/kernels (embedded at build time).
+std::string_view kernel_source(std::string_view file_name);
+
+struct KernelContext {
+  explicit KernelContext(gpu::Context& c, uint32_t uniform_slots = 8192)
+      : ctx(c), pipelines(c), arena(c, uniform_slots, "kernel-params"),
+        use_f16(c.features().shader_f16), use_subgroups(c.features().subgroups) {}
+  gpu::Context& ctx;
+  gpu::PipelineCache pipelines;
+  gpu::UniformArena arena;
+  bool use_f16;        // f16 arithmetic inside kernels (activations stay f32 in memory)
+  bool use_subgroups;  // subgroup reductions instead of workgroup-memory trees
+  // A recorder that flushes this context's uniform arena before submitting.
+  gpu::Recorder recorder(gpu::Profile* profile = nullptr) { return gpu::Recorder(ctx, profile, {&arena}); }
+};
+
+// The shape of the current step, given to every op's record().
+struct StepShape {
+  uint32_t n_tokens = 1;  // tokens processed in this step (1 when decoding)
+  uint32_t pos = 0;       // position of the first of them in the sequence
+};
+
+}  // namespace wgllm::kernels
