@@ -124,7 +124,6 @@ Tokenizer::Tokenizer(TokenizerData data) : data_(std::move(data)), specials_(new
     ignore_merges_ = pre_ == PreTokenizer::Llama3;
     // Qwen's tokenizer.json normalizes to NFC before splitting (llama.cpp skips this step).
     nfc_ = pre_ == PreTokenizer::Qwen2;
-    if (data_.merges.empty()) fail("tokenizer: gpt2 (byte-level BPE) vocabulary without merges");
   }
 }
 

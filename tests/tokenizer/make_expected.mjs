@@ -129,6 +129,9 @@ for (const family of ["llama3", "qwen3", "gemma3"]) {
   chat[family] = [];
   for (const messages of conversations) {
     for (const add_generation_prompt of [true, false]) {
+      // This upload's Llama-3 template always appends the assistant header (the official one
+      // honours add_generation_prompt), so only the `true` renders are a reference.
+      if (family === "llama3" && !add_generation_prompt) continue;
       let text = template.render({ messages, add_generation_prompt, bos_token: bos, eos_token: "" });
       if (bos && text.startsWith(bos)) text = text.slice(bos.length);
       chat[family].push({ messages, add_generation_prompt, text });
