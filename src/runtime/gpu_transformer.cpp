@@ -1,0 +1,381 @@
+#include "runtime/gpu_transformer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "kernels/attention.h"
+#include "kernels/elementwise.h"
+#include "kernels/embedding.h"
+#include "kernels/matmul.h"
+#include "kernels/norm.h"
+#include "kernels/rope.h"
+#include "kernels/sampling.h"
+#include "kernels/weights.h"
+#include "util/error.h"
+#include "util/progress.h"
+
+namespace wgllm::runtime {
+
+using gpu::Buffer;
+using kernels::StepShape;
+
+namespace {
+
+uint64_t f32_bytes(int64_t n) { return uint64_t(n) * 4; }
+
+// Rows [row0, row0 + rows) of a GGUF matrix, as (pointer, rows) for upload_weight.
+const uint8_t* rows_at(const GgufTensor& t, int64_t row0) {
+  return t.data + uint64_t(row0) * row_bytes(t.type, t.shape[0]);
+}
+
+}  // namespace
+
+// Everything one transformer layer needs on the GPU, built once.
+struct LayerOps {
+  kernels::GpuWeight wq, wk, wv, wo, w_gate, w_up, w_down;
+  Buffer attn_norm, ffn_norm, post_attn_norm, post_ffn_norm, q_norm, k_norm;  // f32 vectors
+  Buffer bq, bk, bv;
+  Buffer k_cache, v_cache;
+  std::unique_ptr<kernels::RmsNorm> norm_attn, norm_ffn, norm_q, norm_k, norm_post_attn, norm_post_ffn;
+  std::unique_ptr<kernels::MatMul> mm_q, mm_k, mm_v, mm_o, mm_gate, mm_up, mm_down;
+  std::unique_ptr<kernels::AddBias> bias_q, bias_k, bias_v;
+  std::unique_ptr<kernels::Rope> rope_q, rope_k;
+  std::unique_ptr<kernels::KvCacheWrite> kv_write;
+  std::unique_ptr<kernels::Attention> attention;
+  std::unique_ptr<kernels::GatedActivation> act;
+  std::unique_ptr<kernels::Add> add_attn, add_ffn;  // post-norm families only
+};
+
+struct GpuTransformer::Impl {
+  gpu::Context& ctx;
+  ModelWeights w;
+  GpuTransformerOptions opt;
+  MemoryPlan plan;
+  double load_s = 0;
+  kernels::KernelContext kc;
+  gpu::Profile profile;
+  int max_ctx, batch, logit_rows;
+
+  // Activations: [batch][width] f32 unless noted.
+  Buffer ids;  // u32 [batch]
+  Buffer x, xn, q, qn, k, kn, v, attn, tmp, tmp2, gate, up, hidden, final_x, logits, next_id, inv_freq;
+  kernels::GpuWeight token_embd, output;
+  Buffer output_norm;
+  std::unique_ptr<kernels::EmbeddingLookup> embed;
+  std::unique_ptr<kernels::RmsNorm> norm_final;
+  std::unique_ptr<kernels::MatMul> mm_out;
+  std::unique_ptr<kernels::Softcap> final_softcap;
+  std::unique_ptr<kernels::Argmax> argmax;
+  std::vector<LayerOps> layers;
+
+  Impl(gpu::Context& c, ModelWeights weights, const GpuTransformerOptions& o)
+      : ctx(c), w(std::move(weights)), opt(o), kc(c) {
+    const ModelConfig& cfg = w.config;
+    max_ctx = std::min(opt.max_context, cfg.context_length > 0 ? cfg.context_length : opt.max_context);
+    batch = std::max(1, std::min(opt.max_batch, max_ctx));
+    logit_rows = std::max(1, std::min(opt.max_logit_rows, batch));
+    plan = plan_memory(w, opt, ctx);
+    const auto t0 = std::chrono::steady_clock::now();
+    upload_weights();
+    allocate_activations();
+    build_ops();
+    ctx.finish();
+    load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+  Buffer vector_buffer(const GgufTensor* t, const char* what) {
+    if (!t) return {};
+    std::vector<float> v = tensor_to_f32(*t);
+    Buffer b = ctx.create_buffer(v.size() * 4, gpu::kStorage, t->name);
+    ctx.write(b, v.data(), v.size() * 4);
+    return b;
+  }
+
+  kernels::GpuWeight matrix(const GgufTensor& t, int64_t row0, int64_t rows, const std::string& name) {
+    return kernels::upload_weight(ctx, name, t.type, uint32_t(rows), uint32_t(t.shape[0]), rows_at(t, row0));
+  }
+  kernels::GpuWeight matrix(const GgufTensor& t) { return matrix(t, 0, t.n_rows(), t.name); }
+
+  void upload_weights() {
+    const ModelConfig& cfg = w.config;
+    const ArchInfo& arch = *cfg.arch;
+    ProgressBar bar("loading weights to the GPU", plan.weights, "B");
+    if (!opt.progress) bar.finish();
+    auto done = [&](const GgufTensor* t) {
+      if (t && opt.progress) bar.advance(t->size);
+    };
+    token_embd = matrix(*w.get(TensorRole::TokenEmbd));
+    done(w.get(TensorRole::TokenEmbd));
+    output_norm = vector_buffer(w.get(TensorRole::OutputNorm), "output_norm");
+    if (!cfg.tied_output) {
+      output = matrix(w.output());
+      done(&w.output());
+    }
+    layers.resize(cfg.n_layers);
+    for (int l = 0; l < cfg.n_layers; ++l) {
+      LayerOps& L = layers[l];
+      auto get = [&](TensorRole r) { return w.get(r, l); };
+      L.attn_norm = vector_buffer(get(TensorRole::AttnNorm), "attn_norm");
+      L.ffn_norm = vector_buffer(get(TensorRole::FfnNorm), "ffn_norm");
+      L.post_attn_norm = vector_buffer(get(TensorRole::AttnPostNorm), "post_attention_norm");
+      L.post_ffn_norm = vector_buffer(get(TensorRole::FfnPostNorm), "post_ffw_norm");
+      L.q_norm = vector_buffer(get(TensorRole::AttnQNorm), "attn_q_norm");
+      L.k_norm = vector_buffer(get(TensorRole::AttnKNorm), "attn_k_norm");
+      L.bq = vector_buffer(get(TensorRole::AttnQBias), "attn_q.bias");
+      L.bk = vector_buffer(get(TensorRole::AttnKBias), "attn_k.bias");
+      L.bv = vector_buffer(get(TensorRole::AttnVBias), "attn_v.bias");
+      if (arch.fused_qkv) {  // rows: q | k | v
+        const GgufTensor& qkv = *get(TensorRole::AttnQkv);
+        L.wq = matrix(qkv, 0, cfg.q_dim(), qkv.name + "[q]");
+        L.wk = matrix(qkv, cfg.q_dim(), cfg.kv_dim(), qkv.name + "[k]");
+        L.wv = matrix(qkv, cfg.q_dim() + cfg.kv_dim(), cfg.kv_dim(), qkv.name + "[v]");
+        done(&qkv);
+      } else {
+        L.wq = matrix(*get(TensorRole::AttnQ));
+        L.wk = matrix(*get(TensorRole::AttnK));
+        L.wv = matrix(*get(TensorRole::AttnV));
+        for (auto r : {TensorRole::AttnQ, TensorRole::AttnK, TensorRole::AttnV}) done(get(r));
+      }
+      L.wo = matrix(*get(TensorRole::AttnOut));
+      done(get(TensorRole::AttnOut));
+      if (arch.fused_gate_up) {  // rows: gate | up
+        const GgufTensor& gu = *get(TensorRole::FfnUp);
+        L.w_gate = matrix(gu, 0, cfg.ffn_dim, gu.name + "[gate]");
+        L.w_up = matrix(gu, cfg.ffn_dim, cfg.ffn_dim, gu.name + "[up]");
+      } else {
+        L.w_gate = matrix(*get(TensorRole::FfnGate));
+        L.w_up = matrix(*get(TensorRole::FfnUp));
+        done(get(TensorRole::FfnGate));
+      }
+      done(get(TensorRole::FfnUp));
+      L.w_down = matrix(*get(TensorRole::FfnDown));
+      done(get(TensorRole::FfnDown));
+    }
+    bar.finish();
+  }
+
+  void allocate_activations() {
+    const ModelConfig& cfg = w.config;
+    auto act = [&](int64_t width, const char* name) { return ctx.create_buffer(f32_bytes(int64_t(batch) * width), gpu::kStorage, name); };
+    ids = ctx.create_buffer(uint64_t(batch) * 4, gpu::kStorage, "token_ids");
+    x = act(cfg.dim, "x");
+    xn = act(cfg.dim, "x_norm");
+    q = act(cfg.q_dim(), "q");
+    k = act(cfg.kv_dim(), "k");
+    v = act(cfg.kv_dim(), "v");
+    if (cfg.arch->qk_norm) {
+      qn = act(cfg.q_dim(), "q_norm");
+      kn = act(cfg.kv_dim(), "k_norm");
+    }
+    attn = act(cfg.q_dim(), "attn");
+    if (cfg.arch->post_norms) {
+      tmp = act(cfg.dim, "branch");
+      tmp2 = act(cfg.dim, "branch_norm");
+    }
+    gate = act(cfg.ffn_dim, "gate");
+    up = act(cfg.ffn_dim, "up");
+    hidden = act(cfg.ffn_dim, "hidden");
+    final_x = ctx.create_buffer(f32_bytes(int64_t(logit_rows) * cfg.dim), gpu::kStorage, "final_x");
+    logits = ctx.create_buffer(f32_bytes(int64_t(logit_rows) * cfg.vocab_size), gpu::kStorage, "logits");
+    next_id = ctx.create_buffer(4, gpu::kStorage, "next_id");
+    const uint64_t kv_row = uint64_t(cfg.kv_dim()) * (opt.f16_kv_cache ? 2 : 4);
+    for (int l = 0; l < cfg.n_layers; ++l) {
+      layers[l].k_cache = ctx.create_buffer(kv_row * max_ctx, gpu::kStorage, cat("k_cache.", l));
+      layers[l].v_cache = ctx.create_buffer(kv_row * max_ctx, gpu::kStorage, cat("v_cache.", l));
+    }
+    // RoPE inverse frequencies, scaling and per-frequency factors folded in on the CPU.
+    const int half = cfg.rope_dims / 2;
+    const std::vector<float> factors = w.rope_factors(max_ctx);
+    std::vector<float> inv(half);
+    for (int i = 0; i < half; ++i)
+      inv[i] = float(cfg.rope_freq_scale * std::pow(double(cfg.rope_theta), -2.0 * i / cfg.rope_dims) / factors[i]);
+    inv_freq = ctx.create_buffer(f32_bytes(half), gpu::kStorage, "rope_inv_freq");
+    ctx.write(inv_freq, inv.data(), f32_bytes(half));
+  }
+
+  void build_ops() {
+    const ModelConfig& cfg = w.config;
+    const ArchInfo& arch = *cfg.arch;
+    const bool neox = arch.rope_order == RopeOrder::NeoX;
+    const auto act_kind = arch.activation == Activation::SiLU ? kernels::GateKind::SwiGLU : kernels::GateKind::GeGLU;
+    embed = std::make_unique<kernels::EmbeddingLookup>(kc, token_embd, ids, x, batch, cfg.embed_scale);
+    for (int l = 0; l < cfg.n_layers; ++l) {
+      LayerOps& L = layers[l];
+      const bool post = arch.post_norms;
+      L.norm_attn = std::make_unique<kernels::RmsNorm>(kc, x, L.attn_norm, xn, cfg.dim, cfg.norm_eps, batch);
+      L.mm_q = std::make_unique<kernels::MatMul>(kc, L.wq, xn, q, batch);
+      L.mm_k = std::make_unique<kernels::MatMul>(kc, L.wk, xn, k, batch);
+      L.mm_v = std::make_unique<kernels::MatMul>(kc, L.wv, xn, v, batch);
+      if (arch.qkv_bias) {
+        L.bias_q = std::make_unique<kernels::AddBias>(kc, q, L.bq, cfg.q_dim(), batch);
+        L.bias_k = std::make_unique<kernels::AddBias>(kc, k, L.bk, cfg.kv_dim(), batch);
+        L.bias_v = std::make_unique<kernels::AddBias>(kc, v, L.bv, cfg.kv_dim(), batch);
+      }
+      const Buffer& qr = arch.qk_norm ? qn : q;  // the buffers RoPE and attention read
+      const Buffer& kr = arch.qk_norm ? kn : k;
+      if (arch.qk_norm) {  // RMSNorm over each head: rows of head_dim
+        L.norm_q = std::make_unique<kernels::RmsNorm>(kc, q, L.q_norm, qn, cfg.head_dim, cfg.norm_eps, batch * cfg.n_heads);
+        L.norm_k = std::make_unique<kernels::RmsNorm>(kc, k, L.k_norm, kn, cfg.head_dim, cfg.norm_eps, batch * cfg.n_kv_heads);
+      }
+      L.rope_q = std::make_unique<kernels::Rope>(kc, qr, cfg.n_heads, cfg.head_dim, cfg.rope_dims, neox, inv_freq,
+                                                  cfg.rope_attn_factor, batch);
+      L.rope_k = std::make_unique<kernels::Rope>(kc, kr, cfg.n_kv_heads, cfg.head_dim, cfg.rope_dims, neox, inv_freq,
+                                                  cfg.rope_attn_factor, batch);
+      L.kv_write = std::make_unique<kernels::KvCacheWrite>(kc, kr, v, L.k_cache, L.v_cache, cfg.kv_dim(), max_ctx,
+                                                           opt.f16_kv_cache, batch);
+      const int window = cfg.layer_sliding.empty() || !cfg.layer_sliding[l] ? 0 : cfg.sliding_window;
+      L.attention = std::make_unique<kernels::Attention>(kc, qr, L.k_cache, L.v_cache, attn, cfg.n_heads, cfg.n_kv_heads,
+                                                         cfg.head_dim, max_ctx, cfg.attn_scale, cfg.attn_softcap, window,
+                                                         opt.f16_kv_cache, batch);
+      // Residual adds: fused into the output projections (y += W a) unless a post-norm sits between.
+      L.mm_o = std::make_unique<kernels::MatMul>(kc, L.wo, attn, post ? tmp : x, batch, /*accumulate=*/!post);
+      L.norm_ffn = std::make_unique<kernels::RmsNorm>(kc, x, L.ffn_norm, xn, cfg.dim, cfg.norm_eps, batch);
+      L.mm_gate = std::make_unique<kernels::MatMul>(kc, L.w_gate, xn, gate, batch);
+      L.mm_up = std::make_unique<kernels::MatMul>(kc, L.w_up, xn, up, batch);
+      L.act = std::make_unique<kernels::GatedActivation>(kc, gate, up, hidden, cfg.ffn_dim, act_kind, batch);
+      L.mm_down = std::make_unique<kernels::MatMul>(kc, L.w_down, hidden, post ? tmp : x, batch, /*accumulate=*/!post);
+      if (post) {
+        L.norm_post_attn = std::make_unique<kernels::RmsNorm>(kc, tmp, L.post_attn_norm, tmp2, cfg.dim, cfg.norm_eps, batch);
+        L.norm_post_ffn = std::make_unique<kernels::RmsNorm>(kc, tmp, L.post_ffn_norm, tmp2, cfg.dim, cfg.norm_eps, batch);
+        L.add_attn = std::make_unique<kernels::Add>(kc, x, tmp2, xn, uint32_t(batch * cfg.dim));
+        L.add_ffn = std::make_unique<kernels::Add>(kc, x, tmp2, xn, uint32_t(batch * cfg.dim));
+      }
+    }
+    norm_final = std::make_unique<kernels::RmsNorm>(kc, x, output_norm, xn, cfg.dim, cfg.norm_eps, batch);
+    mm_out = std::make_unique<kernels::MatMul>(kc, cfg.tied_output ? token_embd : output, final_x, logits, logit_rows);
+    if (cfg.final_softcap > 0)
+      final_softcap = std::make_unique<kernels::Softcap>(kc, logits, uint32_t(logit_rows * cfg.vocab_size), cfg.final_softcap);
+    argmax = std::make_unique<kernels::Argmax>(kc, logits, next_id, uint32_t(cfg.vocab_size));
+  }
+
+  // Records one step of n tokens at `pos`; the logits of the last `out_rows` tokens land in
+  // logits[0..out_rows).
+  void record_step(gpu::Recorder& rec, int n, int pos, int out_rows) {
+    const ModelConfig& cfg = w.config;
+    const StepShape s{uint32_t(n), uint32_t(pos)};
+    embed->record(rec, s);
+    for (LayerOps& L : layers) {
+      L.norm_attn->record(rec, s);
+      L.mm_q->record(rec, s);
+      L.mm_k->record(rec, s);
+      L.mm_v->record(rec, s);
+      if (L.bias_q) {
+        L.bias_q->record(rec, s);
+        L.bias_k->record(rec, s);
+        L.bias_v->record(rec, s);
+      }
+      if (L.norm_q) {
+        L.norm_q->record(rec, StepShape{uint32_t(n * cfg.n_heads), s.pos});
+        L.norm_k->record(rec, StepShape{uint32_t(n * cfg.n_kv_heads), s.pos});
+      }
+      L.rope_q->record(rec, s);
+      L.rope_k->record(rec, s);
+      L.kv_write->record(rec, s);
+      L.attention->record(rec, s);
+      L.mm_o->record(rec, s);
+      if (L.add_attn) {  // x = x + post_norm(attn_out), through xn
+        L.norm_post_attn->record(rec, s);
+        L.add_attn->record(rec, s);
+        rec.copy(xn, 0, x, 0, f32_bytes(int64_t(n) * cfg.dim));
+      }
+      L.norm_ffn->record(rec, s);
+      L.mm_gate->record(rec, s);
+      L.mm_up->record(rec, s);
+      L.act->record(rec, s);
+      L.mm_down->record(rec, s);
+      if (L.add_ffn) {
+        L.norm_post_ffn->record(rec, s);
+        L.add_ffn->record(rec, s);
+        rec.copy(xn, 0, x, 0, f32_bytes(int64_t(n) * cfg.dim));
+      }
+    }
+    norm_final->record(rec, s);
+    const uint64_t row = f32_bytes(cfg.dim);
+    rec.copy(xn, row * uint64_t(n - out_rows), final_x, 0, row * uint64_t(out_rows));
+    mm_out->record(rec, StepShape{uint32_t(out_rows), s.pos});
+    if (final_softcap) final_softcap->record(rec, StepShape{uint32_t(out_rows), s.pos});
+  }
+
+  void check_positions(int n, int pos) const {
+    if (pos < 0 || pos + n > max_ctx)
+      fail("context full: ", pos, " + ", n, " tokens exceed the KV cache of ", max_ctx,
+           " tokens (raise --ctx, up to the model's ", w.config.context_length, ")");
+  }
+
+  void write_ids(std::span<const int> tokens) {
+    std::vector<uint32_t> u(tokens.size());
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      if (tokens[i] < 0 || tokens[i] >= w.config.vocab_size)
+        fail("token id ", tokens[i], " is outside the vocabulary (", w.config.vocab_size, ")");
+      u[i] = uint32_t(tokens[i]);
+    }
+    ctx.write(ids, u.data(), u.size() * 4);
+  }
+};
+
+GpuTransformer::GpuTransformer(gpu::Context& ctx, ModelWeights weights, const GpuTransformerOptions& options)
+    : impl_(std::make_unique<Impl>(ctx, std::move(weights), options)) {}
+GpuTransformer::~GpuTransformer() = default;
+const ModelConfig& GpuTransformer::config() const { return impl_->w.config; }
+int GpuTransformer::max_context() const { return impl_->max_ctx; }
+const MemoryPlan& GpuTransformer::memory_plan() const { return impl_->plan; }
+double GpuTransformer::load_seconds() const { return impl_->load_s; }
+gpu::Profile& GpuTransformer::profile() { return impl_->profile; }
+
+std::vector<float> GpuTransformer::forward(std::span<const int> tokens, int start_pos, bool all_logits) {
+  Impl& m = *impl_;
+  const int vocab = m.w.config.vocab_size;
+  m.check_positions(int(tokens.size()), start_pos);
+  std::vector<float> out;
+  const int step_max = all_logits ? m.logit_rows : m.batch;
+  for (size_t done = 0; done < tokens.size();) {
+    const int n = int(std::min<size_t>(step_max, tokens.size() - done));
+    const bool last = done + n == tokens.size();
+    const int out_rows = all_logits ? n : 1;
+    m.write_ids(tokens.subspan(done, n));
+    gpu::Recorder rec = m.kc.recorder(&m.profile);
+    m.record_step(rec, n, start_pos + int(done), out_rows);
+    rec.submit();
+    if (all_logits || last) {
+      std::vector<float> l = m.ctx.read_vector<float>(m.logits, size_t(out_rows) * vocab);
+      out.insert(out.end(), l.begin(), l.end());
+    }
+    done += n;
+  }
+  return out;
+}
+
+int GpuTransformer::forward_greedy(int token, int pos) {
+  Impl& m = *impl_;
+  m.check_positions(1, pos);
+  const int t[1] = {token};
+  m.write_ids(t);
+  gpu::Recorder rec = m.kc.recorder(&m.profile);
+  m.record_step(rec, 1, pos, 1);
+  m.argmax->record(rec, StepShape{1, uint32_t(pos)});
+  rec.submit();
+  uint32_t id = 0;
+  m.ctx.read(m.next_id, &id, 4);
+  return int(id);
+}
+
+MemoryPlan plan_memory(const ModelWeights& weights, const GpuTransformerOptions& options, const gpu::Context& ctx,
+                       uint64_t budget) {
+  const ModelConfig& cfg = weights.config;
+  MemoryPlan p;
+  for (const GgufTensor& t : weights.file->tensors()) p.weights += t.size;
+  const int64_t max_ctx = std::min(options.max_context, cfg.context_length > 0 ? cfg.context_length : options.max_context);
+  const int64_t batch = std::max<int64_t>(1, std::min<int64_t>(options.max_batch, max_ctx));
+  const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(options.max_logit_rows, batch));
+  p.kv_cache = uint64_t(2) * cfg.n_layers * max_ctx * cfg.kv_dim() * (options.f16_kv_cache ? 2 : 4);
+  p.activations = 4 * uint64_t(batch * (3 * cfg.dim + 4 * cfg.q_dim() + 4 * cfg.kv_dim() + 3 * cfg.ffn_dim) +
+                               rows * (cfg.dim + cfg.vocab_size));
+  if (budget > 0 && p.total() > budget)
+    fail("the model needs ", p.total() >> 20, " MiB on the GPU (weights ", p.weights >> 20, " MiB + KV cache ",
+         p.kv_cache >> 20, " MiB for ", max_ctx, " tokens + activations ", p.activations >> 20, " MiB) but only ",
+         budget >> 20, " MiB are available on ", ctx.adapter().device, "; try a smaller --ctx or a smaller quantization");
+  return p;
+}
+
+}  // namespace wgllm::runtime

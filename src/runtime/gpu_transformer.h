@@ -1,0 +1,62 @@
+// The forward pass on WebGPU: every family's transformer as one sequence of kernel ops, recorded
+// into one command buffer per step (one submit per decode step; the prompt in batches).
+//
+// Built from the same ModelWeights the CPU reference reads (the specification this must match):
+// weights stream from the mmap into GPU buffers (repacked for the kernels), the KV cache lives
+// on the GPU, and a step's ops are built once with their buffers and bind groups, then replayed.
+#pragma once
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kernels/kernel_context.h"
+#include "model/weights.h"
+
+namespace wgllm::runtime {
+
+struct GpuTransformerOptions {
+  int max_context = 4096;    // KV cache capacity (capped by the model's context length)
+  int max_batch = 128;       // prompt tokens per prefill step
+  int max_logit_rows = 32;   // rows of logits one step can return (all_logits mode)
+  bool f16_kv_cache = true;  // KV cache stored as f16 (pack2x16float; works without shader-f16)
+  bool progress = true;      // upload progress bar
+};
+
+// Bytes the model will hold on the GPU, computed before allocating anything.
+struct MemoryPlan {
+  uint64_t weights = 0, kv_cache = 0, activations = 0;
+  uint64_t total() const { return weights + kv_cache + activations; }
+};
+
+class GpuTransformer {
+ public:
+  GpuTransformer(gpu::Context& ctx, ModelWeights weights, const GpuTransformerOptions& options);
+  ~GpuTransformer();
+
+  const ModelConfig& config() const;
+  int max_context() const;
+  const MemoryPlan& memory_plan() const;
+  double load_seconds() const;
+
+  // Runs tokens at positions start_pos..; returns logits for every token ([n x vocab]) when
+  // all_logits, else for the last token only. Splits into batches of max_batch.
+  std::vector<float> forward(std::span<const int> tokens, int start_pos, bool all_logits);
+  // Decode step that keeps the token on the GPU: feeds `token` at `pos` and returns the argmax of
+  // the next-token logits (4 bytes back instead of the whole vocabulary).
+  int forward_greedy(int token, int pos);
+
+  gpu::Profile& profile();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Plans memory for `weights` with `options`; raises an Error with the numbers when the plan
+// exceeds the adapter's limits (a tensor chunk over maxBufferSize, or the total over `budget`
+// bytes when budget > 0).
+MemoryPlan plan_memory(const ModelWeights& weights, const GpuTransformerOptions& options,
+                       const gpu::Context& ctx, uint64_t budget = 0);
+
+}  // namespace wgllm::runtime

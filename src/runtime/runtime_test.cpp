@@ -1,0 +1,144 @@
+// End to end: the WebGPU forward pass against the CPU reference (the specification) for every
+// tiny preset and the quantizations people download, on the adapter at hand (SwiftShader in CI).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "model/presets.h"
+#include "reference/forward.h"
+#include "runtime/webgpu_backend.h"
+#include "util/progress.h"
+#include "util/rng.h"
+
+namespace wgllm::runtime {
+namespace {
+
+// Logits may differ by f16 KV-cache rounding and summation order, nothing more.
+constexpr double kLogitsNmseBound = 1e-4;
+
+std::string model_path(const std::string& preset, const std::string& quant) {
+  const auto dir = std::filesystem::temp_directory_path() / "wgllm-test-models";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / (preset + "-" + quant + ".gguf")).string();
+  if (!std::filesystem::exists(path)) {
+    MakeModelOptions opts;
+    opts.quant = quant;
+    opts.seed = 7;
+    opts.progress = false;
+    write_synthetic_model(find_preset(preset), opts, path);
+  }
+  return path;
+}
+
+gpu::Context& shared_context() {
+  static std::unique_ptr<gpu::Context> ctx = gpu::Context::create({});
+  return *ctx;
+}
+
+double nmse(const std::vector<float>& got, const std::vector<float>& ref) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    num += (double(got[i]) - ref[i]) * (double(got[i]) - ref[i]);
+    den += double(ref[i]) * ref[i];
+  }
+  return num / den;
+}
+
+std::vector<int> random_prompt(int n, int vocab, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int> t(n);
+  for (auto& x : t) x = int(rng.below(uint64_t(vocab)));
+  return t;
+}
+
+struct Case {
+  std::string preset, quant;
+};
+
+class EndToEnd : public ::testing::TestWithParam<Case> {};
+
+TEST_P(EndToEnd, LogitsMatchReferenceAndGreedyTokensAreIdentical) {
+  ProgressBar::set_enabled(false);
+  const Case c = GetParam();
+  const std::string path = model_path(c.preset, c.quant);
+  ref::Transformer cpu(path, 64);
+  GpuTransformerOptions opts;
+  opts.max_context = 64;
+  opts.max_batch = 8;  // a 17-token prompt crosses batch boundaries
+  opts.progress = false;
+  GpuTransformer gpu(shared_context(), load_model_weights(path), opts);
+  const int vocab = cpu.config().vocab_size;
+
+  // Every position's logits over a 17-token prompt.
+  const std::vector<int> prompt = random_prompt(17, vocab, 11);
+  const std::vector<float> ref = cpu.forward_tokens(prompt, 0, true);
+  const std::vector<float> got = gpu.forward(prompt, 0, true);
+  ASSERT_EQ(got.size(), ref.size());
+  for (float v : got) ASSERT_TRUE(std::isfinite(v));
+  const double e = nmse(got, ref);
+  EXPECT_LT(e, kLogitsNmseBound) << c.preset << " " << c.quant;
+
+  // Greedy decoding for 16 tokens: identical token lists.
+  auto argmax = [&](const std::vector<float>& l) {
+    return int(std::max_element(l.end() - vocab, l.end()) - (l.end() - vocab));
+  };
+  std::vector<int> cpu_tokens, gpu_tokens;
+  int t_cpu = argmax(ref), t_gpu = argmax(got);
+  for (int i = 0; i < 16; ++i) {
+    cpu_tokens.push_back(t_cpu);
+    gpu_tokens.push_back(t_gpu);
+    const int pos = 17 + i;
+    t_cpu = argmax(cpu.forward(t_cpu, pos));
+    t_gpu = gpu.forward_greedy(t_gpu, pos);
+  }
+  EXPECT_EQ(gpu_tokens, cpu_tokens) << c.preset << " " << c.quant << " (logits NMSE " << e << ")";
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> cases;
+  for (const char* preset : {"tiny-llama", "tiny-mistral", "tiny-qwen2", "tiny-qwen3", "tiny-phi3", "tiny-gemma", "tiny-gemma2"})
+    for (const char* quant : {"Q4_0", "Q4_K_M", "Q8_0", "F16"}) cases.push_back({preset, quant});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(TinyPresets, EndToEnd, ::testing::ValuesIn(all_cases()), [](const auto& info) {
+  std::string n = info.param.preset + "_" + info.param.quant;
+  for (auto& ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return n;
+});
+
+TEST(EndToEndLimits, TensorsLargerThanOneBindingRunAndMatch) {
+  ProgressBar::set_enabled(false);
+  const std::string path = model_path("tiny-llama", "Q4_0");
+  gpu::ContextOptions small;
+  small.max_binding_size_override = 16 << 10;  // every large tensor splits into several chunks
+  auto ctx = gpu::Context::create(small);
+  GpuTransformerOptions opts;
+  opts.max_context = 32;
+  opts.progress = false;
+  GpuTransformer gpu(*ctx, load_model_weights(path), opts);
+  ref::Transformer cpu(path, 32);
+  const std::vector<int> prompt = random_prompt(9, cpu.config().vocab_size, 5);
+  EXPECT_LT(nmse(gpu.forward(prompt, 0, true), cpu.forward_tokens(prompt, 0, true)), kLogitsNmseBound);
+}
+
+TEST(EndToEndLimits, FullContextIsAClearError) {
+  ProgressBar::set_enabled(false);
+  GpuTransformerOptions opts;
+  opts.max_context = 8;
+  opts.progress = false;
+  GpuTransformer gpu(shared_context(), load_model_weights(model_path("tiny-llama", "Q4_0")), opts);
+  const std::vector<int> prompt = random_prompt(9, gpu.config().vocab_size, 1);
+  try {
+    gpu.forward(prompt, 0, false);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("context full: 0 + 9 tokens exceed the KV cache of 8 tokens"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace wgllm::runtime
