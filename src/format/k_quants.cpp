@@ -40,9 +40,16 @@ float store_f16(uint8_t* p, float v) {
   return f16_to_f32(h);
 }
 
-// Round to nearest, clamped; clamping in float first keeps NaN/inf inputs defined (-> lo).
-int clamp_round(float v, int lo, int hi) {
-  return int(std::lrintf(std::fmin(std::fmax(v, float(lo)), float(hi))));
+// Round to nearest (ties to even), clamped. Written with comparisons and float arithmetic rather
+// than fmin/fmax/lrintf, which are library calls without -ffast-math and made the scale searches
+// ~10x slower. A NaN fails both comparisons and becomes lo; adding and subtracting 1.5 * 2^23
+// rounds any |v| < 2^22 to an integer (nearest-even); the project never builds with -ffast-math,
+// which could fold it away.
+inline int clamp_round(float v, int lo, int hi) {
+  v = v > float(lo) ? v : float(lo);
+  v = v < float(hi) ? v : float(hi);
+  const float r = (v + 12582912.0f) - 12582912.0f;
+  return int(r);
 }
 
 // Fits x[0..n) ~= scale * L - min with L in [0, nmax] and min >= 0, minimizing squared error.
@@ -51,34 +58,31 @@ int clamp_round(float v, int lo, int hi) {
 float fit_scale_min(const float* x, int n, int nmax, float rmin, float rdelta, int nstep,
                     float* min_out) {
   float lo = x[0], hi = x[0];
-  for (int i = 1; i < n; ++i) lo = std::fmin(lo, x[i]), hi = std::fmax(hi, x[i]);
+  for (int i = 1; i < n; ++i) lo = x[i] < lo ? x[i] : lo, hi = x[i] > hi ? x[i] : hi;
   if (lo > 0) lo = 0;  // the offset only ever subtracts
   if (hi == lo) {
     *min_out = -lo;
     return 0;
   }
-  float sx = 0;
-  for (int i = 0; i < n; ++i) sx += x[i];
+  float sx = 0, sx2 = 0;
+  for (int i = 0; i < n; ++i) sx += x[i], sx2 += x[i] * x[i];
   float best_err = INFINITY, best_scale = (hi - lo) / float(nmax), best_off = lo;
   for (int is = -1; is <= nstep; ++is) {
     const float iscale = (is < 0 ? float(nmax) : rmin + rdelta * float(is) + float(nmax)) / (hi - lo);
-    float sl = 0, sl2 = 0, slx = 0;
-    uint8_t L[32];
+    int sl = 0, sl2 = 0;  // exact in int
+    float slx = 0;
     for (int i = 0; i < n; ++i) {
       const int l = clamp_round(iscale * (x[i] - lo), 0, nmax);
-      L[i] = uint8_t(l);
-      sl += float(l), sl2 += float(l * l), slx += float(l) * x[i];
+      sl += l, sl2 += l * l, slx += float(l) * x[i];
     }
-    const float det = float(n) * sl2 - sl * sl;
+    const float det = float(n) * float(sl2) - float(sl) * float(sl);
     if (det <= 0) continue;
-    float scale = (float(n) * slx - sl * sx) / det;
-    float off = (sl2 * sx - sl * slx) / det;
-    if (off > 0) off = 0, scale = slx / sl2;
-    float err = 0;
-    for (int i = 0; i < n; ++i) {
-      const float e = scale * float(L[i]) + off - x[i];
-      err += e * e;
-    }
+    float scale = (float(n) * slx - float(sl) * sx) / det;
+    float off = (float(sl2) * sx - float(sl) * slx) / det;
+    if (off > 0) off = 0, scale = slx / float(sl2);
+    // sum (scale * l + off - x)^2 expanded in the sums above: no second pass over x.
+    const float err = scale * scale * float(sl2) + 2 * scale * off * float(sl) + float(n) * off * off +
+                      sx2 - 2 * scale * slx - 2 * off * sx;
     if (err < best_err) best_err = err, best_scale = scale, best_off = off;
   }
   *min_out = -best_off;

@@ -28,8 +28,17 @@ const TensorTypeInfo kTypes[] = {
 };
 
 // Truncates toward zero after clamping in float, so NaN or inf input stays defined behaviour.
+// (Comparisons, not fmin/fmax: those are library calls without -ffast-math.)
 int clamp_int(float v, int lo, int hi) {
-  return int(std::fmin(std::fmax(v, float(lo)), float(hi)));
+  v = v > float(lo) ? v : float(lo);  // NaN -> lo
+  return int(v < float(hi) ? v : float(hi));
+}
+
+// Round half away from zero, clamped to [-lim, lim]; NaN -> -lim.
+int round_clamped(float v, int lim) {
+  v = v > float(-lim) ? v : float(-lim);
+  v = v < float(lim) ? v : float(lim);
+  return int(v + std::copysign(0.5f, v));
 }
 
 uint16_t load_u16(const uint8_t* p) {
@@ -83,7 +92,7 @@ void quantize_q4_0(const float* x, uint8_t* b) {
 
 void quantize_q4_1(const float* x, uint8_t* b) {
   float lo = x[0], hi = x[0];
-  for (int i = 1; i < 32; ++i) lo = std::fmin(lo, x[i]), hi = std::fmax(hi, x[i]);
+  for (int i = 1; i < 32; ++i) lo = x[i] < lo ? x[i] : lo, hi = x[i] > hi ? x[i] : hi;
   const float d = (hi - lo) / 15.0f;
   const float id = d != 0 ? 1.0f / d : 0.0f;
   store_u16(b, f32_to_f16(d));
@@ -96,11 +105,11 @@ void quantize_q4_1(const float* x, uint8_t* b) {
 
 void quantize_q8_0(const float* x, uint8_t* b) {
   float amax = 0;
-  for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(x[i]));
+  for (int i = 0; i < 32; ++i) amax = std::fabs(x[i]) > amax ? std::fabs(x[i]) : amax;
   const float d = amax / 127.0f;
   const float id = d != 0 ? 1.0f / d : 0.0f;
   store_u16(b, f32_to_f16(d));
-  for (int i = 0; i < 32; ++i) b[2 + i] = uint8_t(int8_t(std::lround(std::fmin(std::fmax(x[i] * id, -127.0f), 127.0f))));
+  for (int i = 0; i < 32; ++i) b[2 + i] = uint8_t(int8_t(round_clamped(x[i] * id, 127)));
 }
 
 using BlockFn = void (*)(const uint8_t*, float*);
