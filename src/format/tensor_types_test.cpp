@@ -237,7 +237,7 @@ TEST(TensorTypes, NonFiniteInputDoesNotCrash) {
   auto x = random_normal(256, 4);
   x[5] = INFINITY;
   x[77] = NAN;
-  std::vector<uint8_t> q(256);
+  std::vector<uint8_t> q(row_bytes(TensorType::Q8_0, 256));  // the largest of the types below
   for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q8_0, TensorType::Q4_K,
                        TensorType::Q5_K, TensorType::Q6_K})
     quantize_row(t, x.data(), q.data(), 256);
