@@ -1,0 +1,127 @@
+#include "kernels/attention.h"
+
+#include <algorithm>
+
+namespace wgllm::kernels {
+namespace {
+
+constexpr uint32_t kWorkgroup = 64;  // keys per tile; also >= head_dim / 4
+
+// One pipeline serves every head_dim (the query tile is sized for the largest, 1 KiB).
+gpu::KernelSpec attention_spec(const KernelContext& kc, const char* entry, bool f16_cache) {
+  const bool native_f16 = f16_cache && kc.use_f16;
+  gpu::KernelSpec spec{entry, "attention.wgsl", std::string(kernel_source("attention.wgsl")), variant_defines(kc, native_f16)};
+  spec.entry = entry;
+  spec.defines["WG"] = std::to_string(kWorkgroup);
+  spec.defines["D4_MAX"] = std::to_string(kWorkgroup);
+  if (!f16_cache) {
+    spec.defines["KV_T"] = "vec4<f32>";
+    spec.defines["KV_DECODE"] = "x";
+    spec.defines["KV_ENCODE"] = "v";
+  } else if (native_f16) {
+    spec.defines["KV_T"] = "vec4<f16>";
+    spec.defines["KV_DECODE"] = "vec4<f32>(x)";
+    spec.defines["KV_ENCODE"] = "vec4<f16>(v)";
+  } else {
+    spec.defines["KV_T"] = "vec2<u32>";
+    spec.defines["KV_DECODE"] = "vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y))";
+    spec.defines["KV_ENCODE"] = "vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw))";
+  }
+  return gpu::PipelineCache::with_params<AttentionParams>(spec);
+}
+
+void check_head_dim(const char* op, uint32_t head_dim) {
+  if (head_dim == 0 || head_dim % 4 || head_dim > 4 * kWorkgroup)
+    fail(op, ": head_dim ", head_dim, " must be a multiple of 4 and at most ", 4 * kWorkgroup);
+}
+
+void check_context(const char* op, const StepShape& shape, uint32_t max_tokens, uint32_t max_ctx) {
+  require_tokens(op, shape, max_tokens);
+  if (uint64_t(shape.pos) + shape.n_tokens > max_ctx)
+    fail(op, ": positions ", shape.pos, "..", shape.pos + shape.n_tokens - 1, " exceed the context of ", max_ctx);
+}
+
+}  // namespace
+
+uint64_t kv_cache_bytes(uint32_t max_ctx, uint32_t n_kv_heads, uint32_t head_dim, bool f16_cache) {
+  return uint64_t(max_ctx) * n_kv_heads * head_dim * (f16_cache ? 2 : 4);
+}
+
+KvCacheWrite::KvCacheWrite(KernelContext& kc, const gpu::Buffer& k, const gpu::Buffer& v, const gpu::Buffer& k_cache,
+                           const gpu::Buffer& v_cache, uint32_t n_kv_heads, uint32_t head_dim, uint32_t max_ctx,
+                           bool f16_cache, uint32_t max_tokens)
+    : kc_(kc), max_ctx_(max_ctx), max_tokens_(max_tokens), f16_cache_(f16_cache) {
+  check_head_dim("KvCacheWrite", head_dim);
+  require_bytes("KvCacheWrite", k, uint64_t(max_tokens) * n_kv_heads * head_dim * 4);
+  require_bytes("KvCacheWrite", v, uint64_t(max_tokens) * n_kv_heads * head_dim * 4);
+  require_bytes("KvCacheWrite", k_cache, kv_cache_bytes(max_ctx, n_kv_heads, head_dim, f16_cache));
+  require_bytes("KvCacheWrite", v_cache, kv_cache_bytes(max_ctx, n_kv_heads, head_dim, f16_cache));
+  params_.n_heads = params_.n_kv_heads = n_kv_heads;
+  params_.head_dim = head_dim;
+  pipe_ = &kc.pipelines.get(attention_spec(kc, "kv_write", f16_cache));
+  slot_ = kc.arena.alloc(params_);
+  group_ = gpu::BindGroup(kc.ctx, *pipe_, {k, v, k_cache, v_cache, kc.arena.binding(slot_)});
+}
+
+void KvCacheWrite::record(gpu::Recorder& rec, const StepShape& shape) {
+  check_context("KvCacheWrite", shape, max_tokens_, max_ctx_);
+  params_.pos = shape.pos;
+  kc_.arena.set(slot_, params_);
+  const uint32_t row4 = params_.n_kv_heads * params_.head_dim / 4;
+  const double row_bytes = 4.0 * params_.n_kv_heads * params_.head_dim;
+  rec.dispatch(*pipe_, group_, {(row4 + kWorkgroup - 1) / kWorkgroup, shape.n_tokens},
+               2.0 * shape.n_tokens * row_bytes * (f16_cache_ ? 1.5 : 2.0));
+}
+
+Attention::Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer& k_cache, const gpu::Buffer& v_cache,
+                     const gpu::Buffer& out, uint32_t n_heads, uint32_t n_kv_heads, uint32_t head_dim, uint32_t max_ctx,
+                     float scale, float softcap, uint32_t sliding_window, bool f16_cache, uint32_t max_tokens,
+                     uint32_t split_keys)
+    : kc_(kc), max_ctx_(max_ctx), max_tokens_(max_tokens), split_keys_(std::max(1u, split_keys)),
+      cache_elem_bytes_(f16_cache ? 2 : 4) {
+  check_head_dim("Attention", head_dim);
+  if (n_kv_heads == 0 || n_heads % n_kv_heads)
+    fail("Attention: n_heads ", n_heads, " is not a multiple of n_kv_heads ", n_kv_heads);
+  if (softcap < 0) fail("Attention: softcap ", softcap, " must be >= 0 (0 = none)");
+  const uint64_t act = uint64_t(max_tokens) * n_heads * head_dim * 4;
+  require_bytes("Attention", q, act);
+  require_bytes("Attention", out, act);
+  require_bytes("Attention", k_cache, kv_cache_bytes(max_ctx, n_kv_heads, head_dim, f16_cache));
+  require_bytes("Attention", v_cache, kv_cache_bytes(max_ctx, n_kv_heads, head_dim, f16_cache));
+  params_ = {n_heads, n_kv_heads, head_dim, 0, scale, softcap, sliding_window, max_ctx, 1};
+  // Decode partials: [n_heads][max_splits][1 + head_dim / 4] vec4s.
+  const uint32_t max_splits = (max_ctx + split_keys_ - 1) / split_keys_;
+  scratch_ = kc.ctx.create_buffer(uint64_t(n_heads) * max_splits * (1 + head_dim / 4) * 16, gpu::kStorage,
+                                  "attention-splits");
+  attend_ = &kc.pipelines.get(attention_spec(kc, "attend", f16_cache));
+  combine_ = &kc.pipelines.get(attention_spec(kc, "combine", f16_cache));
+  attend_slot_ = kc.arena.alloc(params_);
+  combine_slot_ = kc.arena.alloc(params_);
+  attend_group_ = gpu::BindGroup(kc.ctx, *attend_, {q, k_cache, v_cache, out, scratch_, kc.arena.binding(attend_slot_)});
+  combine_group_ = gpu::BindGroup(kc.ctx, *combine_, {scratch_, out, kc.arena.binding(combine_slot_)});
+}
+
+void Attention::record(gpu::Recorder& rec, const StepShape& shape) {
+  check_context("Attention", shape, max_tokens_, max_ctx_);
+  params_.pos = shape.pos;
+  const uint32_t last = shape.pos + shape.n_tokens - 1;
+  const uint32_t first = params_.window && last >= params_.window ? last - params_.window + 1 : 0;
+  const uint32_t keys = last - first + 1;  // keys of the last query (all of them when decoding)
+  if (shape.n_tokens == 1 && keys > split_keys_) {
+    params_.split_len = split_keys_;
+    params_.n_splits = (keys + split_keys_ - 1) / split_keys_;
+  } else {
+    params_.split_len = max_ctx_;
+    params_.n_splits = 1;
+  }
+  kc_.arena.set(attend_slot_, params_);
+  kc_.arena.set(combine_slot_, params_);
+  const double kv_bytes = 2.0 * keys * params_.n_kv_heads * params_.head_dim * cache_elem_bytes_;
+  const double qo_bytes = 8.0 * shape.n_tokens * params_.n_heads * params_.head_dim;
+  rec.dispatch(*attend_, attend_group_, {params_.n_splits, params_.n_heads, shape.n_tokens}, kv_bytes + qo_bytes);
+  if (params_.n_splits > 1)
+    rec.dispatch(*combine_, combine_group_, {params_.n_heads, shape.n_tokens},
+                 16.0 * params_.n_heads * params_.n_splits * (1 + params_.head_dim / 4));
+}
+
+}  // namespace wgllm::kernels

@@ -1,0 +1,69 @@
+// KV cache writes and causal grouped-query attention (attention.wgsl).
+#pragma once
+#include "kernels/op_helpers.h"
+
+namespace wgllm::kernels {
+
+// Bytes of one K or V cache: [max_ctx][n_kv_heads * head_dim] of f32, or of f16 (2 per u32).
+uint64_t kv_cache_bytes(uint32_t max_ctx, uint32_t n_kv_heads, uint32_t head_dim, bool f16_cache);
+
+struct AttentionParams {
+  uint32_t n_heads, n_kv_heads, head_dim, pos;
+  float scale, softcap;
+  uint32_t window, split_len, n_splits;
+  static constexpr auto fields = std::make_tuple(
+      gpu::param("n_heads", &AttentionParams::n_heads), gpu::param("n_kv_heads", &AttentionParams::n_kv_heads),
+      gpu::param("head_dim", &AttentionParams::head_dim), gpu::param("pos", &AttentionParams::pos),
+      gpu::param("scale", &AttentionParams::scale), gpu::param("softcap", &AttentionParams::softcap),
+      gpu::param("window", &AttentionParams::window), gpu::param("split_len", &AttentionParams::split_len),
+      gpu::param("n_splits", &AttentionParams::n_splits));
+};
+
+// Writes this step's K and V rows into the caches at rows shape.pos .. shape.pos + n_tokens - 1.
+// k, v: f32 [max_tokens][n_kv_heads * head_dim]; caches as kv_cache_bytes() (f16_cache: f16,
+// written with pack2x16float, or as f16 when kc.use_f16).
+class KvCacheWrite {
+ public:
+  KvCacheWrite(KernelContext& kc, const gpu::Buffer& k, const gpu::Buffer& v, const gpu::Buffer& k_cache,
+               const gpu::Buffer& v_cache, uint32_t n_kv_heads, uint32_t head_dim, uint32_t max_ctx, bool f16_cache,
+               uint32_t max_tokens);
+  void record(gpu::Recorder& rec, const StepShape& shape);
+
+ private:
+  KernelContext& kc_;
+  const gpu::Pipeline* pipe_;
+  gpu::BindGroup group_;
+  gpu::UniformArena::Slot slot_;
+  AttentionParams params_{};
+  uint32_t max_ctx_, max_tokens_;
+  bool f16_cache_;
+};
+
+// out[t][h] = softmax_j(cap(q[t][h] . k[j][h / (n_heads / n_kv_heads)] * scale)) v[j][...] over
+// the keys j that query t (position p = shape.pos + t) sees: j <= p and, with a sliding window,
+// p - j < sliding_window. cap(x) = softcap * tanh(x / softcap) when softcap > 0 (Gemma-2).
+// q, out: f32 [max_tokens][n_heads * head_dim]; caches as KvCacheWrite (rows 0..pos+n_tokens-1
+// written). head_dim: a multiple of 4, at most 256; n_heads a multiple of n_kv_heads.
+// Decoding (n_tokens == 1) splits the keys into runs of split_keys, one workgroup each, merged
+// by a second pass (scratch owned by the op).
+class Attention {
+ public:
+  Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer& k_cache, const gpu::Buffer& v_cache,
+            const gpu::Buffer& out, uint32_t n_heads, uint32_t n_kv_heads, uint32_t head_dim, uint32_t max_ctx,
+            float scale, float softcap, uint32_t sliding_window, bool f16_cache, uint32_t max_tokens,
+            uint32_t split_keys = 256);
+  void record(gpu::Recorder& rec, const StepShape& shape);
+  uint32_t last_splits() const { return params_.n_splits; }  // splits of the last record()
+
+ private:
+  KernelContext& kc_;
+  const gpu::Pipeline *attend_, *combine_;
+  gpu::Buffer scratch_;
+  gpu::BindGroup attend_group_, combine_group_;
+  gpu::UniformArena::Slot attend_slot_, combine_slot_;
+  AttentionParams params_{};
+  uint32_t max_ctx_, max_tokens_, split_keys_;
+  double cache_elem_bytes_;
+};
+
+}  // namespace wgllm::kernels

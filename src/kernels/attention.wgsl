@@ -1,0 +1,163 @@
+// Causal grouped-query attention over a KV cache, and the cache write.
+//
+// KV cache: [max_ctx][n_kv_heads * head_dim], read and written as 4-element groups of type KV_T:
+// vec4<f32> (f32 cache), vec2<u32> holding 4 packed halves (f16 cache without shader-f16:
+// pack2x16float / unpack2x16float are core WGSL), or vec4<f16> (f16 cache with shader-f16).
+//
+// attend: one workgroup per (split, head, query token). The split's keys are walked in tiles
+// of WG keys, one key per invocation, with an online softmax (running max m, sum l, acc). With
+// one split the result goes straight to `out`; with several (decode: flash-decoding, so a long
+// context fills the GPU) each split writes (m, l, acc) to `scratch` and `combine` merges them.
+// Lines starting with {{SG}} / {{NOSG}} are the subgroup / workgroup-memory reduction variants.
+{{ENABLE}}
+{{PARAMS}}
+const WG: u32 = {{WG}}u;
+const D4_MAX: u32 = {{D4_MAX}}u;  // the largest head_dim / 4 (= WG)
+const NEG_BIG: f32 = -3.0e38;      // "minus infinity" (exp of it minus anything is 0)
+
+fn kv_decode(x: {{KV_T}}) -> vec4<f32> { return {{KV_DECODE}}; }
+fn kv_encode(v: vec4<f32>) -> {{KV_T}} { return {{KV_ENCODE}}; }
+
+// kv_write
+@group(0) @binding(0) var<storage, read> k_new: array<vec4<f32>>;  // [n_tokens][n_kv_heads * head_dim]
+@group(0) @binding(1) var<storage, read> v_new: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> k_store: array<{{KV_T}}>;
+@group(0) @binding(3) var<storage, read_write> v_store: array<{{KV_T}}>;
+@group(0) @binding(4) var<uniform> pw: Params;
+
+// attend
+@group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;       // [n_tokens][n_heads * head_dim]
+@group(0) @binding(1) var<storage, read> k_cache: array<{{KV_T}}>;
+@group(0) @binding(2) var<storage, read> v_cache: array<{{KV_T}}>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>; // [n_tokens][n_heads * head_dim]
+@group(0) @binding(4) var<storage, read_write> scratch: array<vec4<f32>>; // [n_tokens][n_heads][n_splits][1 + head_dim/4]
+@group(0) @binding(5) var<uniform> p: Params;
+
+// combine
+@group(0) @binding(0) var<storage, read> partials: array<vec4<f32>>;  // scratch of attend
+@group(0) @binding(1) var<storage, read_write> merged: array<vec4<f32>>; // out
+@group(0) @binding(2) var<uniform> pc: Params;
+
+@compute @workgroup_size(WG)
+fn kv_write(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row4 = pw.n_kv_heads * pw.head_dim / 4u;
+  if (gid.x >= row4) { return; }
+  let src = gid.y * row4 + gid.x;
+  let dst = (pw.pos + gid.y) * row4 + gid.x;
+  k_store[dst] = kv_encode(k_new[src]);
+  v_store[dst] = kv_encode(v_new[src]);
+}
+
+var<workgroup> qs: array<vec4<f32>, D4_MAX>;
+var<workgroup> ps: array<f32, WG>;
+var<workgroup> red: array<f32, WG>;
+var<private> sg_lane: u32;
+var<private> sg_size: u32;
+
+// Max (is_max) or sum of v over the workgroup, returned to every invocation. The subgroup
+// variant assumes subgroups are consecutive runs of local_invocation_index (true on every
+// backend Dawn targets).
+{{SG}}fn block_reduce(v: f32, lid: u32, is_max: bool) -> f32 {
+{{SG}}  let s = select(subgroupAdd(v), subgroupMax(v), is_max);
+{{SG}}  if (sg_lane == 0u) { red[lid / sg_size] = s; }
+{{SG}}  workgroupBarrier();
+{{SG}}  var t = select(0.0, NEG_BIG, is_max);
+{{SG}}  for (var i = sg_lane; i < (WG + sg_size - 1u) / sg_size; i += sg_size) { t = select(t + red[i], max(t, red[i]), is_max); }
+{{SG}}  t = select(subgroupAdd(t), subgroupMax(t), is_max);
+{{SG}}  workgroupBarrier();
+{{SG}}  return t;
+{{SG}}}
+{{NOSG}}fn block_reduce(v: f32, lid: u32, is_max: bool) -> f32 {
+{{NOSG}}  red[lid] = v;
+{{NOSG}}  workgroupBarrier();
+{{NOSG}}  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+{{NOSG}}    if (lid < s) { red[lid] = select(red[lid] + red[lid + s], max(red[lid], red[lid + s]), is_max); }
+{{NOSG}}    workgroupBarrier();
+{{NOSG}}  }
+{{NOSG}}  let t = red[0];
+{{NOSG}}  workgroupBarrier();
+{{NOSG}}  return t;
+{{NOSG}}}
+
+// Keys a query at position qpos sees: [first_key, qpos]; with a sliding window, qpos - j < window.
+fn first_key(qpos: u32, window: u32) -> u32 {
+  if (window == 0u || qpos < window) { return 0u; }
+  return qpos - window + 1u;
+}
+
+@compute @workgroup_size(WG)
+fn attend(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32 {{SG_ARGS}}) {
+{{SG}}  sg_lane = lane; sg_size = sgs;
+  let split = wid.x;
+  let h = wid.y;
+  let t = wid.z;
+  let d4 = p.head_dim / 4u;
+  let kv_off = (h / (p.n_heads / p.n_kv_heads)) * d4;  // this head's kv head, in vec4s
+  let row4 = p.n_kv_heads * d4;
+  let qpos = p.pos + t;
+  let lo = first_key(qpos, p.window) + split * p.split_len;
+  let hi = min(lo + p.split_len, qpos + 1u);  // exclusive
+  let q_off = (t * p.n_heads + h) * d4;
+  for (var i = lid; i < d4; i += WG) { qs[i] = q[q_off + i] * p.scale; }
+  workgroupBarrier();
+
+  var m = NEG_BIG;  // running max (the same in every invocation)
+  var l = 0.0;      // this invocation's share of the running sum
+  var acc = vec4<f32>(0.0);  // output columns 4*lid.. (lid < d4)
+  for (var tile = lo; tile < hi; tile += WG) {
+    let j = tile + lid;
+    var score = NEG_BIG;
+    if (j < hi) {
+      var qk = 0.0;
+      let base = j * row4 + kv_off;
+      for (var i = 0u; i < d4; i++) { qk += dot(qs[i], kv_decode(k_cache[base + i])); }
+      score = qk;
+      // Gemma-2: softcap * tanh(logit / softcap); tanh's argument clamped (tanh(10) is 1 in f32).
+      if (p.softcap > 0.0) { score = p.softcap * tanh(clamp(qk / p.softcap, -10.0, 10.0)); }
+    }
+    let m_new = max(m, block_reduce(score, lid, true));
+    let alpha = exp(m - m_new);
+    let pj = select(0.0, exp(score - m_new), j < hi);
+    l = l * alpha + pj;
+    ps[lid] = pj;
+    workgroupBarrier();
+    if (lid < d4) {
+      acc *= alpha;
+      let n = min(WG, hi - tile);
+      for (var c = 0u; c < n; c++) { acc += ps[c] * kv_decode(v_cache[(tile + c) * row4 + kv_off + lid]); }
+    }
+    m = m_new;
+    // The next tile's block_reduce holds a barrier before ps is written again.
+  }
+  let l_sum = block_reduce(l, lid, false);
+  if (lid < d4) {
+    if (p.n_splits == 1u) {
+      out[q_off + lid] = acc / l_sum;
+    } else {
+      let base = ((t * p.n_heads + h) * p.n_splits + split) * (d4 + 1u);
+      if (lid == 0u) { scratch[base] = vec4<f32>(m, l_sum, 0.0, 0.0); }
+      scratch[base + 1u + lid] = acc;
+    }
+  }
+}
+
+// Merges the splits of one (head, token): out = sum_s acc_s e^(m_s - M) / sum_s l_s e^(m_s - M).
+@compute @workgroup_size(WG)
+fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  let t = wid.y;
+  let d4 = pc.head_dim / 4u;
+  if (lid >= d4) { return; }
+  let base = (t * pc.n_heads + h) * pc.n_splits * (d4 + 1u);
+  var big_m = NEG_BIG;
+  for (var s = 0u; s < pc.n_splits; s++) { big_m = max(big_m, partials[base + s * (d4 + 1u)].x); }
+  var l = 0.0;
+  var acc = vec4<f32>(0.0);
+  for (var s = 0u; s < pc.n_splits; s++) {
+    let ml = partials[base + s * (d4 + 1u)];
+    let w = exp(ml.x - big_m);
+    l += ml.y * w;
+    acc += partials[base + s * (d4 + 1u) + 1u + lid] * w;
+  }
+  merged[(t * pc.n_heads + h) * d4 + lid] = acc / l;
+}
