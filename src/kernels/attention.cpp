@@ -43,21 +43,21 @@ void check_context(const char* op, const StepShape& shape, uint32_t max_tokens, 
 
 }  // namespace
 
-uint64_t kv_cache_bytes(uint32_t max_ctx, uint32_t n_kv_heads, uint32_t head_dim, bool f16_cache) {
-  return uint64_t(max_ctx) * n_kv_heads * head_dim * (f16_cache ? 2 : 4);
+uint64_t kv_cache_bytes(uint32_t max_ctx, uint32_t kv_dim, bool f16_cache) {
+  return uint64_t(max_ctx) * kv_dim * (f16_cache ? 2 : 4);
 }
 
 KvCacheWrite::KvCacheWrite(KernelContext& kc, const gpu::Buffer& k, const gpu::Buffer& v, const gpu::Buffer& k_cache,
-                           const gpu::Buffer& v_cache, uint32_t n_kv_heads, uint32_t head_dim, uint32_t max_ctx,
-                           bool f16_cache, uint32_t max_tokens)
+                           const gpu::Buffer& v_cache, uint32_t kv_dim, uint32_t max_ctx, bool f16_cache,
+                           uint32_t max_tokens)
     : kc_(kc), max_ctx_(max_ctx), max_tokens_(max_tokens), f16_cache_(f16_cache) {
-  check_head_dim("KvCacheWrite", head_dim);
-  require_bytes("KvCacheWrite", k, uint64_t(max_tokens) * n_kv_heads * head_dim * 4);
-  require_bytes("KvCacheWrite", v, uint64_t(max_tokens) * n_kv_heads * head_dim * 4);
-  require_bytes("KvCacheWrite", k_cache, kv_cache_bytes(max_ctx, n_kv_heads, head_dim, f16_cache));
-  require_bytes("KvCacheWrite", v_cache, kv_cache_bytes(max_ctx, n_kv_heads, head_dim, f16_cache));
-  params_.n_heads = params_.n_kv_heads = n_kv_heads;
-  params_.head_dim = head_dim;
+  if (kv_dim == 0 || kv_dim % 4) fail("KvCacheWrite: kv_dim ", kv_dim, " must be a positive multiple of 4");
+  require_bytes("KvCacheWrite", k, uint64_t(max_tokens) * kv_dim * 4);
+  require_bytes("KvCacheWrite", v, uint64_t(max_tokens) * kv_dim * 4);
+  require_bytes("KvCacheWrite", k_cache, kv_cache_bytes(max_ctx, kv_dim, f16_cache));
+  require_bytes("KvCacheWrite", v_cache, kv_cache_bytes(max_ctx, kv_dim, f16_cache));
+  params_.n_heads = params_.n_kv_heads = 1;  // the kernel reads only the row width
+  params_.head_dim = kv_dim;
   pipe_ = &kc.pipelines.get(attention_spec(kc, "kv_write", f16_cache));
   slot_ = kc.arena.alloc(params_);
   group_ = gpu::BindGroup(kc.ctx, *pipe_, {k, v, k_cache, v_cache, kc.arena.binding(slot_)});
@@ -86,8 +86,8 @@ Attention::Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer&
   const uint64_t act = uint64_t(max_tokens) * n_heads * head_dim * 4;
   require_bytes("Attention", q, act);
   require_bytes("Attention", out, act);
-  require_bytes("Attention", k_cache, kv_cache_bytes(max_ctx, n_kv_heads, head_dim, f16_cache));
-  require_bytes("Attention", v_cache, kv_cache_bytes(max_ctx, n_kv_heads, head_dim, f16_cache));
+  require_bytes("Attention", k_cache, kv_cache_bytes(max_ctx, n_kv_heads * head_dim, f16_cache));
+  require_bytes("Attention", v_cache, kv_cache_bytes(max_ctx, n_kv_heads * head_dim, f16_cache));
   params_ = {n_heads, n_kv_heads, head_dim, 0, scale, softcap, sliding_window, max_ctx, 1};
   // Decode partials: [n_heads][max_splits][1 + head_dim / 4] vec4s.
   const uint32_t max_splits = (max_ctx + split_keys_ - 1) / split_keys_;

@@ -4,8 +4,9 @@
 
 namespace wgllm::kernels {
 
-// Bytes of one K or V cache: [max_ctx][n_kv_heads * head_dim] of f32, or of f16 (2 per u32).
-uint64_t kv_cache_bytes(uint32_t max_ctx, uint32_t n_kv_heads, uint32_t head_dim, bool f16_cache);
+// Bytes of one K or V cache: [max_ctx][kv_dim] of f32, or of f16 (2 per u32);
+// kv_dim = n_kv_heads * head_dim.
+uint64_t kv_cache_bytes(uint32_t max_ctx, uint32_t kv_dim, bool f16_cache);
 
 struct AttentionParams {
   uint32_t n_heads, n_kv_heads, head_dim, pos;
@@ -20,13 +21,12 @@ struct AttentionParams {
 };
 
 // Writes this step's K and V rows into the caches at rows shape.pos .. shape.pos + n_tokens - 1.
-// k, v: f32 [max_tokens][n_kv_heads * head_dim]; caches as kv_cache_bytes() (f16_cache: f16,
-// written with pack2x16float, or as f16 when kc.use_f16).
+// k, v: f32 [max_tokens][kv_dim] (kv_dim = n_kv_heads * head_dim, a multiple of 4); caches as
+// kv_cache_bytes() (f16_cache: f16, written with pack2x16float, or as f16 when kc.use_f16).
 class KvCacheWrite {
  public:
   KvCacheWrite(KernelContext& kc, const gpu::Buffer& k, const gpu::Buffer& v, const gpu::Buffer& k_cache,
-               const gpu::Buffer& v_cache, uint32_t n_kv_heads, uint32_t head_dim, uint32_t max_ctx, bool f16_cache,
-               uint32_t max_tokens);
+               const gpu::Buffer& v_cache, uint32_t kv_dim, uint32_t max_ctx, bool f16_cache, uint32_t max_tokens);
   void record(gpu::Recorder& rec, const StepShape& shape);
 
  private:

@@ -94,12 +94,12 @@ TEST(Attention, MatchesReferenceOverShapesCachesAndVariants) {
           gpu::Buffer vb = ctx.create_buffer(v.size() * 4, gpu::kStorage, "v");
           gpu::Buffer qb = ctx.create_buffer(q.size() * 4, gpu::kStorage, "q");
           gpu::Buffer ob = ctx.create_buffer(q.size() * 4, gpu::kStorage, "out");
-          const uint64_t cache_bytes = kv_cache_bytes(max_ctx, s.n_kv_heads, D, f16_cache);
+          const uint64_t cache_bytes = kv_cache_bytes(max_ctx, kv_row, f16_cache);
           gpu::Buffer kc_buf = ctx.create_buffer(cache_bytes, gpu::kStorage, "k_cache");
           gpu::Buffer vc_buf = ctx.create_buffer(cache_bytes, gpu::kStorage, "v_cache");
           ctx.write(qb, q.data(), q.size() * 4);
           // kb, vb stand for the K/V projections of a prefill of pos + 17 tokens.
-          KvCacheWrite write(kc, kb, vb, kc_buf, vc_buf, s.n_kv_heads, D, max_ctx, f16_cache, max_ctx);
+          KvCacheWrite write(kc, kb, vb, kc_buf, vc_buf, kv_row, max_ctx, f16_cache, max_ctx);
           const float scale = 1.0f / std::sqrt(float(D));
           Attention attn(kc, qb, kc_buf, vc_buf, ob, s.n_heads, s.n_kv_heads, D, max_ctx, scale, s.softcap, s.window,
                          f16_cache, max_tokens, split_keys);

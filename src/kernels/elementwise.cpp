@@ -1,5 +1,7 @@
 #include "kernels/elementwise.h"
 
+#include <algorithm>
+
 namespace wgllm::kernels {
 namespace {
 constexpr uint32_t kWorkgroup = 256;
@@ -13,6 +15,8 @@ EltOp::EltOp(KernelContext& kc, const char* name, const char* entry, const std::
   spec.defines["ACT"] = act;
   spec.entry = entry;
   pipe_ = &kc.pipelines.get(gpu::PipelineCache::with_params<EltParams>(spec));
+  if ((params.n + kWorkgroup - 1) / kWorkgroup > kc.ctx.limits().max_compute_workgroups_per_dimension)
+    fail(name, ": ", params.n, " elements per row exceed one dispatch (", kc.ctx.limits().max_compute_workgroups_per_dimension, " x ", kWorkgroup, ")");
   slot_ = kc.arena.alloc(params_);
 }
 
@@ -23,32 +27,32 @@ void EltOp::bind(const std::vector<gpu::Binding>& buffers) {
 }
 
 void EltOp::record(gpu::Recorder& rec, const StepShape& shape) {
-  require_tokens(name_, shape, max_tokens_);
+  if (max_tokens_) require_tokens(name_, shape, max_tokens_);
+  const uint32_t rows = max_tokens_ ? shape.n_tokens : 1;
   kc_.arena.set(slot_, params_);
-  rec.dispatch(*pipe_, group_, {(params_.n + kWorkgroup - 1) / kWorkgroup, shape.n_tokens},
-               bytes_per_element_ * params_.n * shape.n_tokens);
+  rec.dispatch(*pipe_, group_, {(params_.n + kWorkgroup - 1) / kWorkgroup, rows}, bytes_per_element_ * params_.n * rows);
 }
 
 Add::Add(KernelContext& kc, const gpu::Buffer& a, const gpu::Buffer& b, const gpu::Buffer& out, uint32_t n,
          uint32_t max_tokens)
     : EltOp(kc, "Add", a.handle() == out.handle() ? "add_in_place" : "add", "silu", {n, n, 0, n, 0, 1.0f}, max_tokens, 12) {
-  for (const gpu::Buffer* buf : {&a, &b, &out}) require_bytes("Add", *buf, uint64_t(n) * max_tokens * 4);
+  for (const gpu::Buffer* buf : {&a, &b, &out}) require_bytes("Add", *buf, uint64_t(n) * std::max(1u, max_tokens) * 4);
   if (b.handle() == out.handle()) fail("Add: out '", out.label(), "' may alias a but not b");
   if (a.handle() == out.handle()) bind({out, b});
   else bind({a, b, out});
 }
 
-static const char* act_name(Activation kind) { return kind == Activation::SwiGLU ? "silu" : "gelu_tanh"; }
+static const char* act_name(GateKind kind) { return kind == GateKind::SwiGLU ? "silu" : "gelu_tanh"; }
 
 GatedActivation::GatedActivation(KernelContext& kc, const gpu::Buffer& gate, const gpu::Buffer& up,
-                                 const gpu::Buffer& out, uint32_t dim, Activation kind, uint32_t max_tokens)
+                                 const gpu::Buffer& out, uint32_t dim, GateKind kind, uint32_t max_tokens)
     : EltOp(kc, "GatedActivation", "gated", act_name(kind), {dim, dim, 0, dim, 0, 1.0f}, max_tokens, 12) {
   for (const gpu::Buffer* buf : {&gate, &up, &out}) require_bytes("GatedActivation", *buf, uint64_t(dim) * max_tokens * 4);
   bind({gate, up, out});
 }
 
 GatedActivation::GatedActivation(KernelContext& kc, const gpu::Buffer& gate_up, const gpu::Buffer& out, uint32_t dim,
-                                 Activation kind, uint32_t max_tokens)
+                                 GateKind kind, uint32_t max_tokens)
     : EltOp(kc, "GatedActivation", "gated", act_name(kind), {dim, 2 * dim, 0, 2 * dim, dim, 1.0f}, max_tokens, 12) {
   require_bytes("GatedActivation", gate_up, uint64_t(dim) * 2 * max_tokens * 4);
   require_bytes("GatedActivation", out, uint64_t(dim) * max_tokens * 4);
@@ -65,13 +69,13 @@ AddBias::AddBias(KernelContext& kc, const gpu::Buffer& x, const gpu::Buffer& bia
 Softcap::Softcap(KernelContext& kc, const gpu::Buffer& x, uint32_t n, float cap, uint32_t max_tokens)
     : EltOp(kc, "Softcap", "softcap", "silu", {n, 0, 0, 0, 0, cap}, max_tokens, 8) {
   if (!(cap > 0)) fail("Softcap: the cap must be positive, got ", cap);
-  require_bytes("Softcap", x, uint64_t(n) * max_tokens * 4);
+  require_bytes("Softcap", x, uint64_t(n) * std::max(1u, max_tokens) * 4);
   bind({x});
 }
 
 Scale::Scale(KernelContext& kc, const gpu::Buffer& x, uint32_t n, float s, uint32_t max_tokens)
     : EltOp(kc, "Scale", "scale", "silu", {n, 0, 0, 0, 0, s}, max_tokens, 8) {
-  require_bytes("Scale", x, uint64_t(n) * max_tokens * 4);
+  require_bytes("Scale", x, uint64_t(n) * std::max(1u, max_tokens) * 4);
   bind({x});
 }
 

@@ -1,5 +1,7 @@
 // Elementwise ops on activations [n_tokens][n] (elementwise.wgsl). Each works on the first
-// shape.n_tokens rows of its buffers; buffers hold max_tokens rows.
+// shape.n_tokens rows of its buffers; buffers hold max_tokens rows. Add, Softcap and Scale also
+// take max_tokens = 0 (their default): then n is the whole element count, covered by every
+// record() whatever the step's shape.
 #pragma once
 #include "kernels/op_helpers.h"
 
@@ -31,7 +33,7 @@ class EltOp {
   gpu::BindGroup group_;
   gpu::UniformArena::Slot slot_;
   EltParams params_;
-  uint32_t max_tokens_;
+  uint32_t max_tokens_;  // 0: n is the whole buffer, one row, whatever the step
   double bytes_per_element_;
   const char* name_;
 };
@@ -40,21 +42,21 @@ class EltOp {
 class Add : public EltOp {
  public:
   Add(KernelContext& kc, const gpu::Buffer& a, const gpu::Buffer& b, const gpu::Buffer& out, uint32_t n,
-      uint32_t max_tokens = 1);
+      uint32_t max_tokens = 0);
 };
 
-enum class Activation { SwiGLU /* silu(gate) * up */, GeGLU /* gelu_tanh(gate) * up */ };
+enum class GateKind { SwiGLU /* silu(gate) * up */, GeGLU /* gelu_tanh(gate) * up */ };
 
 // out[t] = act(gate[t]) * up[t]; out: f32 [max_tokens][dim].
 class GatedActivation : public EltOp {
  public:
   // gate, up: f32 [max_tokens][dim].
   GatedActivation(KernelContext& kc, const gpu::Buffer& gate, const gpu::Buffer& up, const gpu::Buffer& out,
-                  uint32_t dim, Activation kind, uint32_t max_tokens);
+                  uint32_t dim, GateKind kind, uint32_t max_tokens);
   // gate_up: f32 [max_tokens][2 * dim], gate in the first half of each row, up in the second
   // (Phi-3's fused ffn_up).
   GatedActivation(KernelContext& kc, const gpu::Buffer& gate_up, const gpu::Buffer& out, uint32_t dim,
-                  Activation kind, uint32_t max_tokens);
+                  GateKind kind, uint32_t max_tokens);
 };
 
 // x[t] += bias, in place. x: f32 [max_tokens][dim]; bias: f32 [dim].
@@ -66,13 +68,13 @@ class AddBias : public EltOp {
 // x = cap * tanh(x / cap), in place (Gemma-2's final logits). x: f32 [max_tokens][n].
 class Softcap : public EltOp {
  public:
-  Softcap(KernelContext& kc, const gpu::Buffer& x, uint32_t n, float cap, uint32_t max_tokens = 1);
+  Softcap(KernelContext& kc, const gpu::Buffer& x, uint32_t n, float cap, uint32_t max_tokens = 0);
 };
 
 // x *= s, in place. x: f32 [max_tokens][n].
 class Scale : public EltOp {
  public:
-  Scale(KernelContext& kc, const gpu::Buffer& x, uint32_t n, float s, uint32_t max_tokens = 1);
+  Scale(KernelContext& kc, const gpu::Buffer& x, uint32_t n, float s, uint32_t max_tokens = 0);
 };
 
 }  // namespace wgllm::kernels

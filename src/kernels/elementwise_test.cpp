@@ -64,6 +64,11 @@ TEST(Elementwise, AddOutOfPlaceAndInPlace) {
   std::vector<float> got = ctx.read_vector<float>(ab, a.size());
   for (size_t i = 0; i < a.size(); ++i) ASSERT_EQ(got[i], i < 5 * kDim ? a[i] + b[i] : a[i]) << i;
   EXPECT_THROW(Add(kc, ab, bb, bb, kDim, kMaxTokens), Error);
+  // max_tokens 0: n is the whole element count, covered whatever the step's shape.
+  Add whole(kc, bb, bb, ob, kDim * kMaxTokens);
+  run(kc, whole, 1);
+  got = ctx.read_vector<float>(ob, b.size());
+  for (size_t i = 0; i < b.size(); ++i) ASSERT_EQ(got[i], b[i] + b[i]) << i;
 }
 
 TEST(Elementwise, GatedActivationsSeparateAndFused) {
@@ -76,11 +81,11 @@ TEST(Elementwise, GatedActivationsSeparateAndFused) {
     for (uint32_t i = 0; i < kDim; ++i) fused[t * 2 * kDim + i] = gate[t * kDim + i], fused[t * 2 * kDim + kDim + i] = up[t * kDim + i];
   gpu::Buffer gb = upload(ctx, gate, "gate"), ub = upload(ctx, up, "up"), fb = upload(ctx, fused, "gate_up");
   gpu::Buffer ob = ctx.create_buffer(kDim * kMaxTokens * 4, gpu::kStorage, "out");
-  for (Activation kind : {Activation::SwiGLU, Activation::GeGLU}) {
+  for (GateKind kind : {GateKind::SwiGLU, GateKind::GeGLU}) {
     for (uint32_t n_tokens : {1u, 5u, 17u}) {
       std::vector<float> ref(size_t(n_tokens) * kDim);
       for (size_t i = 0; i < ref.size(); ++i)
-        ref[i] = float((kind == Activation::SwiGLU ? silu(gate[i]) : gelu_tanh(gate[i])) * up[i]);
+        ref[i] = float((kind == GateKind::SwiGLU ? silu(gate[i]) : gelu_tanh(gate[i])) * up[i]);
       GatedActivation separate(kc, gb, ub, ob, kDim, kind, kMaxTokens);
       run(kc, separate, n_tokens);
       EXPECT_LT(nmse(ctx.read_vector<float>(ob, ref.size()), ref), 1e-10) << int(kind) << " " << n_tokens;

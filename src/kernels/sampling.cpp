@@ -9,20 +9,20 @@ constexpr uint32_t kWorkgroup = 128;
 
 TopK::TopK(KernelContext& kc, const gpu::Buffer& logits, const gpu::Buffer& out, uint32_t n_vocab, uint32_t k,
            uint32_t logits_rows)
-    : TopK(kc, logits, out, n_vocab, k, logits_rows, 4096, "TopK") {}
+    : TopK(kc, logits, out, n_vocab, k, logits_rows, 4096, false, "TopK") {}
 
 // Pass 1 uses one workgroup per elements_per_group logits (at most 256 groups), so pass 2 has
 // at most 256 * k candidates.
 TopK::TopK(KernelContext& kc, const gpu::Buffer& logits, const gpu::Buffer& out, uint32_t n_vocab, uint32_t k,
-           uint32_t logits_rows, uint32_t elements_per_group, const char* name)
+           uint32_t logits_rows, uint32_t elements_per_group, bool ids_only, const char* name)
     : kc_(kc), logits_rows_(std::max(1u, logits_rows)), name_(name) {
   if (k == 0 || k > 64) fail(name, ": k ", k, " must be in 1..64");
   if (n_vocab == 0) fail(name, ": empty vocabulary");
   require_bytes(name, logits, uint64_t(n_vocab) * logits_rows_ * 4);
-  require_bytes(name, out, uint64_t(k) * 8);
+  require_bytes(name, out, uint64_t(k) * (ids_only ? 4 : 8));
   const uint32_t groups = std::clamp((n_vocab + elements_per_group - 1) / elements_per_group, 1u, 256u);
   const uint32_t chunk = (n_vocab + groups - 1) / groups;
-  params_ = {n_vocab, 0, k, chunk, groups};
+  params_ = {n_vocab, 0, k, chunk, groups, ids_only ? 1u : 0u};
   candidates_ = kc.ctx.create_buffer(uint64_t(groups) * k * 8, gpu::kStorage, "top-k-candidates");
   gpu::KernelSpec spec{"top_k", "sampling.wgsl", std::string(kernel_source("sampling.wgsl")), variant_defines(kc, false)};
   spec.defines["WG"] = std::to_string(kWorkgroup);
@@ -53,6 +53,6 @@ void TopK::record_row(gpu::Recorder& rec, uint32_t row) {
 // k = 1: pass 1 needs no rounds, so give each group fewer logits (more of the GPU at work).
 Argmax::Argmax(KernelContext& kc, const gpu::Buffer& logits, const gpu::Buffer& out_id, uint32_t n_vocab,
                uint32_t logits_rows)
-    : TopK(kc, logits, out_id, n_vocab, 1, logits_rows, 1024, "Argmax") {}
+    : TopK(kc, logits, out_id, n_vocab, 1, logits_rows, 1024, true, "Argmax") {}
 
 }  // namespace wgllm::kernels

@@ -18,15 +18,16 @@ class TopK {
   void record_row(gpu::Recorder& rec, uint32_t row);
 
   struct Params {
-    uint32_t n, offset, k, chunk, n_groups;
+    uint32_t n, offset, k, chunk, n_groups, ids_only;
     static constexpr auto fields = std::make_tuple(gpu::param("n", &Params::n), gpu::param("offset", &Params::offset),
                                                    gpu::param("k", &Params::k), gpu::param("chunk", &Params::chunk),
-                                                   gpu::param("n_groups", &Params::n_groups));
+                                                   gpu::param("n_groups", &Params::n_groups),
+                                                   gpu::param("ids_only", &Params::ids_only));
   };
 
  protected:
   TopK(KernelContext& kc, const gpu::Buffer& logits, const gpu::Buffer& out, uint32_t n_vocab, uint32_t k,
-       uint32_t logits_rows, uint32_t elements_per_group, const char* name);
+       uint32_t logits_rows, uint32_t elements_per_group, bool ids_only, const char* name);
   KernelContext& kc_;
   const gpu::Pipeline *part_, *merge_;
   gpu::Buffer candidates_;
@@ -37,8 +38,7 @@ class TopK {
   const char* name_;
 };
 
-// The id of the largest logit (ties: the smallest id). out_id: u32 [2]; out_id[0] = the id,
-// out_id[1] = the value's f32 bits (read 4 bytes for the id alone).
+// The id of the largest logit (ties: the smallest id) into out_id: u32 [1].
 class Argmax : public TopK {
  public:
   Argmax(KernelContext& kc, const gpu::Buffer& logits, const gpu::Buffer& out_id, uint32_t n_vocab,

@@ -12,7 +12,7 @@ const HIGHEST: f32 = 0x1.fffffep+127f;
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;          // [.. offset + n]
 @group(0) @binding(1) var<storage, read_write> cand: array<vec2<u32>>; // (id, value bits) per group
-@group(0) @binding(2) var<storage, read_write> out: array<vec2<u32>>;  // k pairs (id, value bits)
+@group(0) @binding(2) var<storage, read_write> out: array<u32>;  // k pairs (id, value bits), or k ids (ids_only)
 @group(0) @binding(3) var<uniform> p: Params;
 
 var<workgroup> red_v: array<f32, WG>;
@@ -76,7 +76,14 @@ fn top_k(lo: u32, hi: u32, from_candidates: bool, to_out: bool, dst_base: u32, l
     let w = block_best(b, lid);
     if (lid == 0u) {
       let pair = vec2<u32>(w.i, bitcast<u32>(w.v));
-      if (to_out) { out[dst_base + r] = pair; } else { cand[dst_base + r] = pair; }
+      if (!to_out) {
+        cand[dst_base + r] = pair;
+      } else if (p.ids_only != 0u) {
+        out[r] = w.i;
+      } else {
+        out[2u * r] = pair.x;
+        out[2u * r + 1u] = pair.y;
+      }
     }
     prev = w;
   }

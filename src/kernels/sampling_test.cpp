@@ -58,13 +58,14 @@ TEST(Sampling, ArgmaxAndTopKExact) {
       gpu::Buffer lb = ctx.create_buffer(x.size() * 4, gpu::kStorage, "logits");
       ctx.write(lb, x.data(), x.size() * 4);
       gpu::Buffer ob = ctx.create_buffer(64 * 8, gpu::kStorage, "out");
-      Argmax argmax(kc, lb, ob, n, rows);
+      gpu::Buffer id_buf = ctx.create_buffer(4, gpu::kStorage, "next_id");
+      Argmax argmax(kc, lb, id_buf, n, rows);
       for (uint32_t n_tokens : {1u, 5u}) {  // the step's last token: row n_tokens - 1
         auto rec = kc.recorder();
         argmax.record(rec, {n_tokens, 0});
         rec.submit();
         uint32_t id = 0;
-        ctx.read(ob, &id, 4);  // 4 bytes per token
+        ctx.read(id_buf, &id, 4);  // 4 bytes per token
         EXPECT_EQ(id, top_k_ref(x, n, n_tokens - 1, 1)[0]) << "n " << n << " sg " << sg;
       }
       for (uint32_t k : {1u, 40u, 64u}) {
