@@ -1,0 +1,103 @@
+#include "kernels/matmul.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "util/error.h"
+
+namespace wgllm::kernels {
+namespace {
+
+uint32_t next_pow2(uint32_t v) {
+  uint32_t p = 1;
+  while (p < v) p <<= 1;
+  return p;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> weight_defines(TensorType type) {
+  const GpuLayout& l = gpu_layout(type);
+  // Groups of 32 elements (4 for the float types); a K-quant block is 8 of them.
+  const uint32_t gs = std::min<uint32_t>(l.block_elems, 32);
+  return {{"TYPE", std::string(tensor_type_name(type))},
+          {"GS", std::to_string(gs)},
+          {"GPB", std::to_string(l.block_elems / gs)}};
+}
+
+gpu::Groups linear_groups(const gpu::Context& ctx, uint32_t n, uint32_t z) {
+  const uint32_t max_x = ctx.limits().max_compute_workgroups_per_dimension;
+  const uint32_t x = std::max<uint32_t>(1, std::min(n, max_x));
+  return {x, (n + x - 1) / x, z};
+}
+
+MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, const gpu::Buffer& y,
+               uint32_t max_tokens, bool accumulate)
+    : kc_(kc), w_(w), max_tokens_(max_tokens), accumulate_(accumulate) {
+  if (x.size() < uint64_t(max_tokens) * w.cols * 4)
+    fail("matmul '", w.name, "': x buffer '", x.label(), "' holds ", x.size(), " bytes, needs ", max_tokens, " x ", w.cols,
+         " floats");
+  if (y.size() < uint64_t(max_tokens) * w.rows * 4)
+    fail("matmul '", w.name, "': y buffer '", y.label(), "' holds ", y.size(), " bytes, needs ", max_tokens, " x ", w.rows,
+         " floats");
+  auto defines = weight_defines(w.type);
+  const uint32_t gs = std::stoul(defines["GS"]);
+  // Threads per row: enough for the row's groups; with subgroups at least the largest subgroup
+  // (a subgroup must not span two rows). 128 is WebGPU's largest subgroup when the size is unknown.
+  tpr_ = std::min(wg_, next_pow2(w.cols / gs));
+  if (kc.use_subgroups) {
+    const uint32_t sg_max = kc.ctx.features().subgroup_max_size ? kc.ctx.features().subgroup_max_size : 128;
+    wg_ = std::max(wg_, sg_max);
+    tpr_ = std::max(tpr_, sg_max);
+  }
+  std::string enables;
+  if (kc.use_f16) enables += "enable f16; ";
+  if (kc.use_subgroups) enables += "enable subgroups; ";
+  defines["ENABLES"] = enables;
+  defines["FT"] = kc.use_f16 ? "f16" : "f32";
+  defines["WG"] = std::to_string(wg_);
+  defines["TPR"] = std::to_string(tpr_);
+  defines["TT"] = std::to_string(tt_);
+  defines["KC"] = std::to_string(kc_cols_);
+  defines["ACCUMULATE"] = accumulate ? "true" : "false";
+  const char* reduce = kc.use_subgroups ? "matmul_reduce_sg.wgsl" : "matmul_reduce_wg.wgsl";
+  const std::string source = cat(kernel_source("weights.wgsl"), kernel_source("matmul.wgsl"), kernel_source(reduce));
+  const std::string suffix = cat("_", tensor_type_name(w.type), kc.use_f16 ? "_f16" : "", accumulate ? "_acc" : "");
+  gpu::KernelSpec spec{"matvec" + suffix, cat("weights.wgsl+matmul.wgsl+", reduce), source, defines, {}, "matvec"};
+  matvec_ = &kc.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
+  spec.name = "matmat" + suffix;
+  spec.entry = "matmat";
+  matmat_ = &kc.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
+
+  for (size_t k = 0; k < w.chunks.size(); ++k) {
+    const auto r = region_offsets(w.type, w.chunk_rows(k), w.cols);
+    slots_.push_back(kc.arena.alloc(MatMulParams{1, w.cols, r[0], r[1], w.chunk_rows(k), w.chunk_first_row(k), w.rows, 1}));
+    const std::vector<gpu::Binding> b = {w.chunks[k], w.chunks[k], x, y, kc.arena.binding(slots_.back())};
+    matvec_groups_.emplace_back(kc.ctx, *matvec_, b);
+    matmat_groups_.emplace_back(kc.ctx, *matmat_, b);
+  }
+}
+
+double MatMul::dispatch_bytes(size_t k, uint32_t n_tokens) const {
+  const double rows = w_.chunk_rows(k), weight = double(w_.chunks[k].size());
+  const double y_bytes = 4.0 * n_tokens * rows * (accumulate_ ? 2 : 1);
+  if (n_tokens == 1) return weight + 4.0 * w_.cols + y_bytes;
+  const double token_tiles = (n_tokens + tt_ - 1) / tt_, row_tiles = std::ceil(rows / wg_);
+  return weight * token_tiles + 4.0 * n_tokens * w_.cols * row_tiles + y_bytes;
+}
+
+void MatMul::record(gpu::Recorder& rec, const StepShape& shape) {
+  if (shape.n_tokens == 0 || shape.n_tokens > max_tokens_)
+    fail("matmul '", w_.name, "': ", shape.n_tokens, " tokens, built for at most ", max_tokens_);
+  const bool vec = shape.n_tokens == 1;
+  for (size_t k = 0; k < w_.chunks.size(); ++k) {
+    const uint32_t rows = w_.chunk_rows(k);
+    const gpu::Groups g = vec ? linear_groups(kc_.ctx, (rows + wg_ / tpr_ - 1) / (wg_ / tpr_))
+                              : linear_groups(kc_.ctx, (rows + wg_ - 1) / wg_, (shape.n_tokens + tt_ - 1) / tt_);
+    const auto r = region_offsets(w_.type, rows, w_.cols);
+    kc_.arena.set(slots_[k], MatMulParams{shape.n_tokens, w_.cols, r[0], r[1], rows, w_.chunk_first_row(k), w_.rows, g.x});
+    rec.dispatch(vec ? *matvec_ : *matmat_, vec ? matvec_groups_[k] : matmat_groups_[k], g, dispatch_bytes(k, shape.n_tokens));
+  }
+}
+
+}  // namespace wgllm::kernels

@@ -1,0 +1,59 @@
+// Matrix multiplication by a GPU weight: y[t][r] = sum_c W[r][c] * x[t][c], or y += W x with
+// `accumulate` (the residual add fused into the projection).
+//
+//   MatMul proj(kc, weight, x, y, max_tokens);    // x: f32 [max_tokens][cols], y: [max_tokens][rows]
+//   proj.record(rec, shape);                       // one dispatch per weight chunk
+//
+// n_tokens == 1 runs a matrix-vector kernel (several rows per workgroup, each row reduced by
+// subgroups or a workgroup-memory tree); n_tokens > 1 a tiled kernel that decodes each weight
+// group once for a tile of tokens. Weights are dequantized in registers, never in memory.
+#pragma once
+#include <vector>
+
+#include "kernels/kernel_context.h"
+#include "kernels/weights.h"
+
+namespace wgllm::kernels {
+
+// The kernel's uniform parameters (one slot per weight chunk).
+struct MatMulParams {
+  uint32_t n_tokens;
+  uint32_t cols;
+  uint32_t r1, r2;       // word offsets of the chunk's regions 1 and 2 (weights.h)
+  uint32_t chunk_rows;   // rows in this chunk
+  uint32_t row_offset;   // the chunk's first row: its column in y
+  uint32_t y_stride;     // rows of the whole weight: y's row length
+  uint32_t wg_x;         // workgroups along x (a 2-D grid linearizes as x + y * wg_x)
+  static constexpr auto fields = std::make_tuple(
+      gpu::param("n_tokens", &MatMulParams::n_tokens), gpu::param("cols", &MatMulParams::cols),
+      gpu::param("r1", &MatMulParams::r1), gpu::param("r2", &MatMulParams::r2),
+      gpu::param("chunk_rows", &MatMulParams::chunk_rows), gpu::param("row_offset", &MatMulParams::row_offset),
+      gpu::param("y_stride", &MatMulParams::y_stride), gpu::param("wg_x", &MatMulParams::wg_x));
+};
+
+// The WGSL defines shared by every kernel that decodes a weight of this type (weights.wgsl).
+std::map<std::string, std::string> weight_defines(TensorType type);
+// Workgroup grid for `n` workgroups: x up to the per-dimension limit, the rest along y.
+gpu::Groups linear_groups(const gpu::Context& ctx, uint32_t n, uint32_t z = 1);
+
+class MatMul {
+ public:
+  MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, const gpu::Buffer& y, uint32_t max_tokens,
+         bool accumulate = false);
+  void record(gpu::Recorder& rec, const StepShape& shape);
+  // Bytes one dispatch over chunk k reads and writes for n_tokens (the profiler's GB/s).
+  double dispatch_bytes(size_t k, uint32_t n_tokens) const;
+
+ private:
+  KernelContext& kc_;
+  const GpuWeight& w_;
+  uint32_t max_tokens_;
+  bool accumulate_;
+  uint32_t tpr_ = 1, wg_ = 128, tt_ = 8, kc_cols_ = 128;
+  const gpu::Pipeline* matvec_ = nullptr;
+  const gpu::Pipeline* matmat_ = nullptr;
+  std::vector<gpu::UniformArena::Slot> slots_;          // per chunk
+  std::vector<gpu::BindGroup> matvec_groups_, matmat_groups_;  // per chunk
+};
+
+}  // namespace wgllm::kernels

@@ -1,0 +1,14 @@
+// row_sum for matmul.wgsl without subgroups: a tree over workgroup memory within each run of TPR
+// threads (TPR a power of two). Every thread calls it; the row's total is valid in the thread
+// with tid % TPR == 0.
+var<workgroup> red: array<f32, WG>;
+
+fn row_sum(v: f32, tid: u32) -> f32 {
+  red[tid] = v;
+  workgroupBarrier();
+  for (var s = TPR / 2u; s > 0u; s >>= 1u) {
+    if (tid % TPR < s) { red[tid] += red[tid + s]; }
+    workgroupBarrier();
+  }
+  return red[tid];
+}

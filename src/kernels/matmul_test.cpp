@@ -1,0 +1,194 @@
+// MatMul against a double-precision CPU reference (dequantize_row + dot), for every weight type,
+// odd shapes, 1 / 3 / 17 tokens, overwrite and accumulate, every variant the adapter has; and
+// chunked weights (a 4 KiB binding limit) matching the unchunked result bit for bit.
+#include "kernels/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "util/rng.h"
+
+namespace wgllm::kernels {
+namespace {
+
+gpu::Context& shared_context() {
+  static std::unique_ptr<gpu::Context> ctx = gpu::Context::create({});
+  return *ctx;
+}
+gpu::Context& chunked_context() {  // every weight here splits into several chunks
+  static std::unique_ptr<gpu::Context> ctx = [] {
+    gpu::ContextOptions o;
+    o.max_binding_size_override = 4096;
+    return gpu::Context::create(o);
+  }();
+  return *ctx;
+}
+
+const TensorType kTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0,
+                             TensorType::Q4_1, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
+
+// Odd multiples of each type's block: 4-element GPU blocks for the float types.
+std::vector<uint32_t> test_cols(TensorType t) {
+  const uint32_t b = tensor_type_info(t).block_size;
+  if (b == 1) return {36, 100};
+  if (b == 32) return {96, 288};
+  return {256, 768};
+}
+
+struct Matrix {
+  uint32_t rows, cols;
+  std::vector<uint8_t> gguf;   // rows x row_bytes
+  std::vector<float> dequant;  // rows x cols, what the GPU must multiply by
+};
+
+Matrix random_matrix(TensorType t, uint32_t rows, uint32_t cols, uint64_t seed) {
+  Rng rng(seed);
+  Matrix m{rows, cols, std::vector<uint8_t>(rows * row_bytes(t, cols)), std::vector<float>(size_t(rows) * cols)};
+  std::vector<float> row(cols);
+  for (uint32_t r = 0; r < rows; ++r) {
+    const float offset = rng.uniform(-0.5f, 0.5f);  // rows with a mean exercise the Q4_1/K mins
+    for (auto& v : row) v = rng.normal() + offset;
+    quantize_row(t, row.data(), m.gguf.data() + r * row_bytes(t, cols), cols);
+    dequantize_row(t, m.gguf.data() + r * row_bytes(t, cols), m.dequant.data() + size_t(r) * cols, cols);
+  }
+  return m;
+}
+
+std::vector<float> random_vector(size_t n, Rng& rng) {
+  std::vector<float> v(n);
+  for (auto& x : v) x = rng.normal();
+  return v;
+}
+
+// Runs MatMul once per n_tokens value; returns y after each run (y starts as y0 each time).
+std::vector<std::vector<float>> run_matmul(KernelContext& kc, const Matrix& m, TensorType t, const std::vector<float>& x,
+                                           const std::vector<float>& y0, const std::vector<uint32_t>& n_tokens,
+                                           uint32_t max_tokens, bool accumulate) {
+  gpu::Context& ctx = kc.ctx;
+  GpuWeight w = upload_weight(ctx, "w", t, m.rows, m.cols, m.gguf.data());
+  gpu::Buffer xb = ctx.create_buffer(x.size() * 4, gpu::kStorage, "x");
+  gpu::Buffer yb = ctx.create_buffer(y0.size() * 4, gpu::kStorage, "y");
+  ctx.write(xb, x.data(), x.size() * 4);
+  MatMul mm(kc, w, xb, yb, max_tokens, accumulate);
+  std::vector<std::vector<float>> out;
+  for (uint32_t n : n_tokens) {
+    ctx.write(yb, y0.data(), y0.size() * 4);
+    auto rec = kc.recorder();
+    mm.record(rec, StepShape{n, 0});
+    rec.submit();
+    out.push_back(ctx.read_vector<float>(yb, y0.size()));
+  }
+  kc.arena.reset();
+  return out;
+}
+
+// NMSE of y - y0 against W x over the first n tokens.
+double nmse(const Matrix& m, const std::vector<float>& x, const std::vector<float>& y0, const std::vector<float>& y,
+            uint32_t n, bool accumulate) {
+  double err = 0, ref2 = 0;
+  for (uint32_t t = 0; t < n; ++t) {
+    for (uint32_t r = 0; r < m.rows; ++r) {
+      double ref = 0;
+      for (uint32_t c = 0; c < m.cols; ++c) ref += double(m.dequant[size_t(r) * m.cols + c]) * x[size_t(t) * m.cols + c];
+      const size_t i = size_t(t) * m.rows + r;
+      const double got = double(y[i]) - (accumulate ? y0[i] : 0.0);
+      err += (got - ref) * (got - ref);
+      ref2 += ref * ref;
+    }
+  }
+  return err / ref2;
+}
+
+struct Variant {
+  bool f16, subgroups;
+  std::string name() const { return std::string(f16 ? "f16" : "f32") + (subgroups ? "+subgroups" : "+workgroup"); }
+};
+std::vector<Variant> variants(const gpu::Context& ctx) {
+  std::vector<Variant> v;
+  for (bool f16 : {false, true})
+    for (bool sg : {false, true})
+      if ((!f16 || ctx.features().shader_f16) && (!sg || ctx.features().subgroups)) v.push_back({f16, sg});
+  return v;
+}
+
+// f32 arithmetic: dequantization is exact, only the f32 sums round. f16 arithmetic rounds each
+// weight and x to 11 bits and sums groups of up to 32 products in f16.
+double bound(const Variant& v) { return v.f16 ? 2e-5 : 1e-10; }
+
+TEST(MatMul, EveryTypeMatchesTheCpuReference) {
+  gpu::Context& ctx = shared_context();
+  for (const Variant& var : variants(ctx)) {
+    std::printf("variant %s\n", var.name().c_str());
+    KernelContext kc(ctx);
+    kc.use_f16 = var.f16;
+    kc.use_subgroups = var.subgroups;
+    uint64_t seed = 1;
+    for (TensorType t : kTypes) {
+      const auto cols = test_cols(t);
+      // (rows, cols, accumulate): odd rows, odd block counts, both write modes.
+      const std::tuple<uint32_t, uint32_t, bool> shapes[] = {{37, cols[1], false}, {131, cols[0], true}};
+      for (auto [rows, c, acc] : shapes) {
+        const Matrix m = random_matrix(t, rows, c, ++seed);
+        Rng rng(seed * 7);
+        const uint32_t max_tokens = 17;
+        const auto x = random_vector(size_t(max_tokens) * c, rng);
+        const auto y0 = random_vector(size_t(max_tokens) * rows, rng);
+        const std::vector<uint32_t> ns = {1, 3, 17};
+        const auto ys = run_matmul(kc, m, t, x, y0, ns, max_tokens, acc);
+        for (size_t i = 0; i < ns.size(); ++i) {
+          const double e = nmse(m, x, y0, ys[i], ns[i], acc);
+          EXPECT_LT(e, bound(var)) << tensor_type_name(t) << " " << rows << "x" << c << " n_tokens " << ns[i]
+                                   << (acc ? " accumulate " : " ") << var.name();
+          // Rows of tokens past n_tokens are untouched.
+          for (size_t j = size_t(ns[i]) * rows; j < y0.size(); ++j) ASSERT_EQ(ys[i][j], y0[j]) << tensor_type_name(t);
+        }
+      }
+    }
+  }
+}
+
+TEST(MatMul, ChunkedWeightsMatchUnchunkedExactly) {
+  gpu::Context& whole = shared_context();
+  gpu::Context& split = chunked_context();
+  ASSERT_EQ(split.limits().max_storage_buffer_binding_size, 4096u);
+  for (const Variant& var : variants(split)) {
+    KernelContext kw(whole), ks(split);
+    kw.use_f16 = ks.use_f16 = var.f16;
+    kw.use_subgroups = ks.use_subgroups = var.subgroups;
+    uint64_t seed = 100;
+    for (TensorType t : kTypes) {
+      const uint32_t rows = 131, c = test_cols(t)[0], max_tokens = 3;  // x, y within 4 KiB
+      const Matrix m = random_matrix(t, rows, c, ++seed);
+      const GpuWeight probe = upload_weight(split, "probe", t, rows, c, m.gguf.data());
+      ASSERT_GE(probe.chunks.size(), 2u) << tensor_type_name(t);
+      Rng rng(seed);
+      const auto x = random_vector(size_t(max_tokens) * c, rng);
+      const auto y0 = random_vector(size_t(max_tokens) * rows, rng);
+      for (bool acc : {false, true}) {
+        const auto a = run_matmul(kw, m, t, x, y0, {1, 3}, max_tokens, acc);
+        const auto b = run_matmul(ks, m, t, x, y0, {1, 3}, max_tokens, acc);
+        EXPECT_EQ(a, b) << tensor_type_name(t) << " in " << probe.chunks.size() << " chunks, " << var.name();
+        EXPECT_LT(nmse(m, x, y0, b[1], 3, acc), bound(var)) << tensor_type_name(t);
+      }
+    }
+  }
+}
+
+TEST(MatMul, RejectsTooSmallBuffersNamingThem) {
+  gpu::Context& ctx = shared_context();
+  KernelContext kc(ctx);
+  const Matrix m = random_matrix(TensorType::Q8_0, 5, 64, 9);
+  GpuWeight w = upload_weight(ctx, "blk.0.ffn_up.weight", TensorType::Q8_0, 5, 64, m.gguf.data());
+  gpu::Buffer x = ctx.create_buffer(64 * 4, gpu::kStorage, "x");
+  gpu::Buffer y = ctx.create_buffer(5 * 4, gpu::kStorage, "y");
+  try {
+    MatMul mm(kc, w, x, y, 2);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "matmul 'blk.0.ffn_up.weight': x buffer 'x' holds 256 bytes, needs 2 x 64 floats");
+  }
+}
+
+}  // namespace
+}  // namespace wgllm::kernels

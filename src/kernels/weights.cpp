@@ -1,0 +1,128 @@
+#include "kernels/weights.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "util/error.h"
+
+namespace wgllm::kernels {
+namespace {
+
+// One field of a GGUF block moved into a region: `len` bytes from `src` (offset in the GGUF
+// block) to `dst` (offset in the block's slot of region `region`).
+struct Piece {
+  uint32_t region, src, dst, len;
+};
+
+struct Repack {
+  TensorType type;
+  GpuLayout layout;
+  std::vector<Piece> pieces;  // empty: the float types, copied row by row as they are
+};
+
+const Repack kRepacks[] = {
+    {TensorType::F32, {4, {16, 0, 0}}, {}},
+    {TensorType::F16, {4, {8, 0, 0}}, {}},
+    {TensorType::BF16, {4, {8, 0, 0}}, {}},
+    {TensorType::Q4_0, {32, {16, 2, 0}}, {{0, 2, 0, 16}, {1, 0, 0, 2}}},
+    {TensorType::Q4_1, {32, {16, 4, 0}}, {{0, 4, 0, 16}, {1, 0, 0, 4}}},
+    {TensorType::Q8_0, {32, {32, 2, 0}}, {{0, 2, 0, 32}, {1, 0, 0, 2}}},
+    {TensorType::Q4_K, {256, {128, 16, 0}}, {{0, 16, 0, 128}, {1, 0, 0, 16}}},
+    // GGUF Q5_K: d, dmin, scales[12], qh[32], qs[128] -> qs then qh.
+    {TensorType::Q5_K, {256, {160, 16, 0}}, {{0, 48, 0, 128}, {0, 16, 128, 32}, {1, 0, 0, 16}}},
+    // GGUF Q6_K: ql[128], qh[64], scales[16], d.
+    {TensorType::Q6_K, {256, {192, 16, 2}}, {{0, 0, 0, 192}, {1, 192, 0, 16}, {2, 208, 0, 2}}},
+};
+
+const Repack& repack_of(TensorType type) {
+  for (const auto& r : kRepacks)
+    if (r.type == type) return r;
+  fail("GPU weights: tensor type ", tensor_type_name(type), " is not supported");
+}
+
+uint64_t round_up(uint64_t v, uint64_t m) { return (v + m - 1) / m * m; }
+
+// Byte offsets of the three regions and the total (16-byte padded) size of a chunk.
+struct ChunkGeometry {
+  std::array<uint64_t, 3> offset;
+  uint64_t size;
+};
+ChunkGeometry chunk_geometry(const GpuLayout& l, uint32_t rows, uint32_t cols) {
+  const uint64_t blocks = uint64_t(rows) * (cols / l.block_elems);
+  ChunkGeometry g{};
+  uint64_t at = 0;
+  for (int i = 0; i < 3; ++i) {
+    g.offset[i] = at;
+    at = round_up(at + blocks * l.region_bytes[i], 16);
+  }
+  g.size = std::max<uint64_t>(at, 16);
+  return g;
+}
+
+}  // namespace
+
+const GpuLayout& gpu_layout(TensorType type) { return repack_of(type).layout; }
+
+uint32_t gpu_col_multiple(TensorType type) { return gpu_layout(type).block_elems; }
+
+std::array<uint32_t, 2> region_offsets(TensorType type, uint32_t rows, uint32_t cols) {
+  const ChunkGeometry g = chunk_geometry(gpu_layout(type), rows, cols);
+  return {uint32_t(g.offset[1] / 4), uint32_t(g.offset[2] / 4)};
+}
+
+uint32_t GpuWeight::chunk_rows(size_t k) const {
+  return std::min(rows_per_chunk, rows - chunk_first_row(k));
+}
+
+GpuWeight upload_weight(gpu::Context& ctx, const std::string& name, TensorType type, uint32_t rows,
+                        uint32_t cols, const uint8_t* gguf_data) {
+  const Repack& rp = repack_of(type);
+  const GpuLayout& l = rp.layout;
+  const auto& info = tensor_type_info(type);
+  if (rows == 0 || cols == 0) fail("tensor '", name, "': empty weight (", rows, " x ", cols, ")");
+  if (cols % l.block_elems != 0)
+    fail("tensor '", name, "': ", cols, " columns of type ", info.name, " are not a multiple of ", l.block_elems,
+         " (the GPU kernels read whole blocks)");
+  const uint64_t rb = row_bytes(type, cols);
+  const uint64_t limit = std::min(ctx.limits().max_storage_buffer_binding_size, ctx.limits().max_buffer_size);
+  // Region ends round up to 16 bytes (< 16 bytes per region), hence the margin.
+  const uint64_t fit = limit > 48 ? (limit - 48) / rb : 0;
+  if (fit == 0)
+    fail("tensor '", name, "': one row of ", rb, " bytes does not fit the storage binding limit of ", limit, " bytes");
+
+  GpuWeight w{name, type, rows, cols, uint32_t(std::min<uint64_t>(fit, rows)), {}, 0};
+  const uint32_t bpr = cols / l.block_elems;
+  const uint32_t gguf_blocks_per_row = uint32_t(cols / info.block_size);
+  // Slices of ~4 MiB, an even number of rows so 2-byte region slices start 4-byte aligned.
+  const uint32_t slice_rows = std::max<uint32_t>(2, uint32_t(std::min<uint64_t>((4u << 20) / rb, 1u << 30)) & ~1u);
+  std::array<std::vector<uint8_t>, 3> staging;
+  for (uint32_t first = 0; first < rows; first += w.rows_per_chunk) {
+    const uint32_t n = std::min(w.rows_per_chunk, rows - first);
+    const ChunkGeometry geo = chunk_geometry(l, n, cols);
+    gpu::Buffer buf = ctx.create_buffer(geo.size, gpu::kStorage, cat(name, "#", w.chunks.size()));
+    for (uint32_t a = 0; a < n; a += slice_rows) {
+      const uint32_t b = std::min(n, a + slice_rows);
+      const uint8_t* src = gguf_data + uint64_t(first + a) * rb;
+      if (rp.pieces.empty()) {  // float types: rows are copied as they are
+        ctx.write(buf, src, uint64_t(b - a) * rb, uint64_t(a) * rb);
+        continue;
+      }
+      const uint64_t blocks = uint64_t(b - a) * gguf_blocks_per_row;
+      for (int i = 0; i < 3; ++i) staging[i].assign(blocks * l.region_bytes[i], 0);
+      for (uint64_t k = 0; k < blocks; ++k) {
+        const uint8_t* blk = src + k * info.type_size;
+        for (const Piece& p : rp.pieces)
+          std::memcpy(staging[p.region].data() + k * l.region_bytes[p.region] + p.dst, blk + p.src, p.len);
+      }
+      for (int i = 0; i < 3; ++i) {
+        if (staging[i].empty()) continue;
+        ctx.write(buf, staging[i].data(), staging[i].size(), geo.offset[i] + uint64_t(a) * bpr * l.region_bytes[i]);
+      }
+    }
+    w.bytes += buf.size();
+    w.chunks.push_back(std::move(buf));
+  }
+  return w;
+}
+
+}  // namespace wgllm::kernels

@@ -1,0 +1,168 @@
+{{ENABLES}}
+// Decoders of the repacked weight layouts (weights.h), shared by the matmul and embedding
+// kernels: the op's source is appended to this file. Dequantization happens in registers and is
+// exact in f32 (the same arithmetic as format/tensor_types.cpp).
+//
+// The op supplies: `p: Params` with fields cols (elements per row), r1 and r2 (word offsets of
+// regions 1 and 2 in the chunk), and the defines TYPE (F32, F16, BF16, Q4_0, ...), GS (elements
+// per group: 4 for the float types, 32 otherwise) and GPB (groups per block: 8 for the
+// K-quants, 1 otherwise). A row is cols / GS groups; group k of row r is decoded by
+// load_group(r, k) into GS / 4 vec4s (entries past GS / 4 are unused).
+
+// The weight chunk, bound twice: as vec4 words for the 16-byte quant loads, as words for scales.
+@group(0) @binding(0) var<storage, read> w4: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> w1: array<u32>;
+
+const GS: u32 = {{GS}}u;
+const GPB: u32 = {{GPB}}u;
+const GV: u32 = GS / 4u;
+alias Group = array<vec4<f32>, 8>;
+
+// The f16 at index i of a packed f16 array starting at word `base`.
+fn f16_at(base: u32, i: u32) -> f32 {
+  return unpack2x16float(w1[base + i / 2u])[i & 1u];
+}
+
+// Four nibbles of word q at bit `shift`, 8 bits apart (bytes of a little-endian word).
+fn nibbles(q: u32, shift: u32) -> vec4<f32> {
+  return vec4<f32>(vec4<u32>(q >> shift, q >> (shift + 8u), q >> (shift + 16u), q >> (shift + 24u)) & vec4<u32>(15u));
+}
+// Four 2-bit fields of word q at bit `shift`, 8 bits apart.
+fn crumbs(q: u32, shift: u32) -> vec4<f32> {
+  return vec4<f32>(vec4<u32>(q >> shift, q >> (shift + 8u), q >> (shift + 16u), q >> (shift + 24u)) & vec4<u32>(3u));
+}
+// Four signed bytes of word q.
+fn sbytes(q: u32) -> vec4<f32> {
+  let s = bitcast<vec4<i32>>(vec4<u32>(q << 24u, q << 16u, q << 8u, q));
+  return vec4<f32>(s >> vec4<u32>(24u));
+}
+
+fn decode_F32(blk: u32, g: u32) -> Group {
+  var o: Group;
+  o[0] = bitcast<vec4<f32>>(w4[blk]);
+  return o;
+}
+
+fn decode_F16(blk: u32, g: u32) -> Group {
+  var o: Group;
+  o[0] = vec4<f32>(unpack2x16float(w1[2u * blk]), unpack2x16float(w1[2u * blk + 1u]));
+  return o;
+}
+
+// bf16 is the top half of an f32: widening is a shift, exact.
+fn decode_BF16(blk: u32, g: u32) -> Group {
+  var o: Group;
+  let a = w1[2u * blk];
+  let b = w1[2u * blk + 1u];
+  o[0] = bitcast<vec4<f32>>(vec4<u32>(a << 16u, a & 0xFFFF0000u, b << 16u, b & 0xFFFF0000u));
+  return o;
+}
+
+// Elements 0..15 are the low nibbles of qs, 16..31 the high nibbles.
+fn decode_Q4_0(blk: u32, g: u32) -> Group {
+  var o: Group;
+  let q = w4[blk];
+  let d = f16_at(p.r1, blk);
+  for (var v = 0u; v < 4u; v++) {
+    o[v] = (nibbles(q[v], 0u) - 8.0) * d;
+    o[v + 4u] = (nibbles(q[v], 4u) - 8.0) * d;
+  }
+  return o;
+}
+
+fn decode_Q4_1(blk: u32, g: u32) -> Group {
+  var o: Group;
+  let q = w4[blk];
+  let dm = unpack2x16float(w1[p.r1 + blk]);
+  for (var v = 0u; v < 4u; v++) {
+    o[v] = nibbles(q[v], 0u) * dm.x + dm.y;
+    o[v + 4u] = nibbles(q[v], 4u) * dm.x + dm.y;
+  }
+  return o;
+}
+
+fn decode_Q8_0(blk: u32, g: u32) -> Group {
+  var o: Group;
+  let d = f16_at(p.r1, blk);
+  for (var h = 0u; h < 2u; h++) {
+    let q = w4[2u * blk + h];
+    for (var v = 0u; v < 4u; v++) { o[4u * h + v] = sbytes(q[v]) * d; }
+  }
+  return o;
+}
+
+// Byte k of the 12 packed scale bytes of a K-quant head (words 1..3 of the head vec4).
+fn scale_byte(head: vec4<u32>, k: u32) -> u32 {
+  return (head[1u + k / 4u] >> (8u * (k % 4u))) & 0xFFu;
+}
+
+// (d * sc, dmin * m) of sub-block j of a Q4_K / Q5_K head.
+fn scale_min(head: vec4<u32>, j: u32) -> vec2<f32> {
+  var sc: u32;
+  var m: u32;
+  if (j < 4u) {
+    sc = scale_byte(head, j) & 63u;
+    m = scale_byte(head, j + 4u) & 63u;
+  } else {
+    sc = (scale_byte(head, j + 4u) & 15u) | ((scale_byte(head, j - 4u) >> 6u) << 4u);
+    m = (scale_byte(head, j + 4u) >> 4u) | ((scale_byte(head, j) >> 6u) << 4u);
+  }
+  let dd = unpack2x16float(head.x);
+  return vec2<f32>(dd.x * f32(sc), dd.y * f32(m));
+}
+
+// Sub-block g (32 elements): bytes 32 * (g / 2) .. + 32 of qs, nibble g % 2.
+fn decode_Q4_K(blk: u32, g: u32) -> Group {
+  var o: Group;
+  let sm = scale_min(w4[p.r1 / 4u + blk], g);
+  let shift = 4u * (g & 1u);
+  for (var h = 0u; h < 2u; h++) {
+    let q = w4[8u * blk + 2u * (g / 2u) + h];
+    for (var v = 0u; v < 4u; v++) { o[4u * h + v] = nibbles(q[v], shift) * sm.x - sm.y; }
+  }
+  return o;
+}
+
+// As Q4_K, plus bit g of qh[l] as the fifth bit of element l of sub-block g.
+fn decode_Q5_K(blk: u32, g: u32) -> Group {
+  var o: Group;
+  let sm = scale_min(w4[p.r1 / 4u + blk], g);
+  let shift = 4u * (g & 1u);
+  for (var h = 0u; h < 2u; h++) {
+    let q = w4[10u * blk + 2u * (g / 2u) + h];
+    let qh = w4[10u * blk + 8u + h];
+    for (var v = 0u; v < 4u; v++) {
+      let hi = vec4<f32>(vec4<u32>(qh[v] >> g, qh[v] >> (g + 8u), qh[v] >> (g + 16u), qh[v] >> (g + 24u)) & vec4<u32>(1u));
+      o[4u * h + v] = (nibbles(q[v], shift) + 16.0 * hi) * sm.x - sm.y;
+    }
+  }
+  return o;
+}
+
+// Elements 32g .. 32g + 31: half hf = g / 4, quarter c = g % 4 of it; element l takes the
+// nibble c / 2 of ql[64 hf + 32 (c % 2) + l] and bits 2c of qh[32 hf + l]; scales 2g, 2g + 1.
+fn decode_Q6_K(blk: u32, g: u32) -> Group {
+  var o: Group;
+  let hf = g / 4u;
+  let c = g % 4u;
+  let d = f16_at(p.r2, blk);
+  let sc = w1[p.r1 + 4u * blk + g / 2u];  // i8 scales 2g, 2g + 1 sit in this word
+  let s0 = d * f32(bitcast<i32>(sc << (24u - 16u * (g & 1u))) >> 24u);
+  let s1 = d * f32(bitcast<i32>(sc << (16u - 16u * (g & 1u))) >> 24u);
+  for (var h = 0u; h < 2u; h++) {
+    let ql = w4[12u * blk + 4u * hf + 2u * (c & 1u) + h];
+    let qh = w4[12u * blk + 8u + 2u * hf + h];
+    let s = select(s0, s1, h == 1u);
+    for (var v = 0u; v < 4u; v++) {
+      o[4u * h + v] = (nibbles(ql[v], 4u * (c / 2u)) + 16.0 * crumbs(qh[v], 2u * c) - 32.0) * s;
+    }
+  }
+  return o;
+}
+
+fn load_group(row: u32, k: u32) -> Group {
+  _ = &w4;  // every type binds both views, though some read only one (fixed bind group layout)
+  _ = &w1;
+  let bpr = p.cols / (GS * GPB);
+  return decode_{{TYPE}}(row * bpr + k / GPB, k % GPB);
+}
