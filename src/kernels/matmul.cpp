@@ -50,32 +50,35 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
     wg_ = std::max(wg_, sg_max);
     tpr_ = std::max(tpr_, sg_max);
   }
-  std::string enables;
-  if (kc.use_f16) enables += "enable f16; ";
-  if (kc.use_subgroups) enables += "enable subgroups; ";
-  defines["ENABLES"] = enables;
+  // A CPU adapter (SwiftShader) gains nothing from big token tiles and compiles them slowly.
+  if (kc.ctx.adapter().adapter_type == "CPU") tt_ = 2;
   defines["FT"] = kc.use_f16 ? "f16" : "f32";
   defines["WG"] = std::to_string(wg_);
-  defines["TPR"] = std::to_string(tpr_);
+  const std::string suffix = cat("_", tensor_type_name(w.type), kc.use_f16 ? "_f16" : "");
+  const char* reduce = kc.use_subgroups ? "matmul_reduce_sg.wgsl" : "matmul_reduce_wg.wgsl";
+  defines["ENABLES"] = cat(kc.use_f16 ? "enable f16; " : "", kc.use_subgroups ? "enable subgroups; " : "");
+  gpu::KernelSpec vec{"matvec" + suffix, cat("weights.wgsl+matmul_vec.wgsl+", reduce),
+                      cat(kernel_source("weights.wgsl"), kernel_source("matmul_vec.wgsl"), kernel_source(reduce)), defines};
+  matvec_ = &kc.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(vec));
+  defines["ENABLES"] = kc.use_f16 ? "enable f16;" : "";
   defines["TT"] = std::to_string(tt_);
   defines["KC"] = std::to_string(kc_cols_);
-  defines["ACCUMULATE"] = accumulate ? "true" : "false";
-  const char* reduce = kc.use_subgroups ? "matmul_reduce_sg.wgsl" : "matmul_reduce_wg.wgsl";
-  const std::string source = cat(kernel_source("weights.wgsl"), kernel_source("matmul.wgsl"), kernel_source(reduce));
-  const std::string suffix = cat("_", tensor_type_name(w.type), kc.use_f16 ? "_f16" : "", accumulate ? "_acc" : "");
-  gpu::KernelSpec spec{"matvec" + suffix, cat("weights.wgsl+matmul.wgsl+", reduce), source, defines, {}, "matvec"};
-  matvec_ = &kc.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
-  spec.name = "matmat" + suffix;
-  spec.entry = "matmat";
-  matmat_ = &kc.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
+  gpu::KernelSpec mat{"matmat" + suffix, "weights.wgsl+matmul_mat.wgsl",
+                      cat(kernel_source("weights.wgsl"), kernel_source("matmul_mat.wgsl")), defines};
+  matmat_ = &kc.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(mat));
 
   for (size_t k = 0; k < w.chunks.size(); ++k) {
-    const auto r = region_offsets(w.type, w.chunk_rows(k), w.cols);
-    slots_.push_back(kc.arena.alloc(MatMulParams{1, w.cols, r[0], r[1], w.chunk_rows(k), w.chunk_first_row(k), w.rows, 1}));
+    slots_.push_back(kc.arena.alloc(params(k, 1, 1)));
     const std::vector<gpu::Binding> b = {w.chunks[k], w.chunks[k], x, y, kc.arena.binding(slots_.back())};
     matvec_groups_.emplace_back(kc.ctx, *matvec_, b);
     matmat_groups_.emplace_back(kc.ctx, *matmat_, b);
   }
+}
+
+MatMulParams MatMul::params(size_t k, uint32_t n_tokens, uint32_t wg_x) const {
+  const uint32_t rows = w_.chunk_rows(k);
+  const auto r = region_offsets(w_.type, rows, w_.cols);
+  return {n_tokens, w_.cols, r[0], r[1], rows, w_.chunk_first_row(k), w_.rows, wg_x, tpr_, accumulate_ ? 1u : 0u};
 }
 
 double MatMul::dispatch_bytes(size_t k, uint32_t n_tokens) const {
@@ -94,8 +97,7 @@ void MatMul::record(gpu::Recorder& rec, const StepShape& shape) {
     const uint32_t rows = w_.chunk_rows(k);
     const gpu::Groups g = vec ? linear_groups(kc_.ctx, (rows + wg_ / tpr_ - 1) / (wg_ / tpr_))
                               : linear_groups(kc_.ctx, (rows + wg_ - 1) / wg_, (shape.n_tokens + tt_ - 1) / tt_);
-    const auto r = region_offsets(w_.type, rows, w_.cols);
-    kc_.arena.set(slots_[k], MatMulParams{shape.n_tokens, w_.cols, r[0], r[1], rows, w_.chunk_first_row(k), w_.rows, g.x});
+    kc_.arena.set(slots_[k], params(k, shape.n_tokens, g.x));
     rec.dispatch(vec ? *matvec_ : *matmat_, vec ? matvec_groups_[k] : matmat_groups_[k], g, dispatch_bytes(k, shape.n_tokens));
   }
 }

@@ -24,11 +24,14 @@ struct MatMulParams {
   uint32_t row_offset;   // the chunk's first row: its column in y
   uint32_t y_stride;     // rows of the whole weight: y's row length
   uint32_t wg_x;         // workgroups along x (a 2-D grid linearizes as x + y * wg_x)
+  uint32_t tpr;          // matvec: threads per row (a power of two dividing the workgroup)
+  uint32_t accumulate;   // 1: y += W x, 0: y = W x
   static constexpr auto fields = std::make_tuple(
       gpu::param("n_tokens", &MatMulParams::n_tokens), gpu::param("cols", &MatMulParams::cols),
       gpu::param("r1", &MatMulParams::r1), gpu::param("r2", &MatMulParams::r2),
       gpu::param("chunk_rows", &MatMulParams::chunk_rows), gpu::param("row_offset", &MatMulParams::row_offset),
-      gpu::param("y_stride", &MatMulParams::y_stride), gpu::param("wg_x", &MatMulParams::wg_x));
+      gpu::param("y_stride", &MatMulParams::y_stride), gpu::param("wg_x", &MatMulParams::wg_x),
+      gpu::param("tpr", &MatMulParams::tpr), gpu::param("accumulate", &MatMulParams::accumulate));
 };
 
 // The WGSL defines shared by every kernel that decodes a weight of this type (weights.wgsl).
@@ -50,6 +53,7 @@ class MatMul {
   uint32_t max_tokens_;
   bool accumulate_;
   uint32_t tpr_ = 1, wg_ = 128, tt_ = 8, kc_cols_ = 128;
+  MatMulParams params(size_t k, uint32_t n_tokens, uint32_t wg_x) const;
   const gpu::Pipeline* matvec_ = nullptr;
   const gpu::Pipeline* matmat_ = nullptr;
   std::vector<gpu::UniformArena::Slot> slots_;          // per chunk
