@@ -98,9 +98,11 @@ float fast_normal(Rng& rng) {
 // How a tensor's values are drawn.
 struct Fill {
   enum Kind { Normal, NearOne, Fixed } kind;
-  float scale = 0;            // Normal: standard deviation; NearOne: spread around 1
+  float scale = 0;            // Normal: standard deviation; NearOne: relative spread
   std::vector<float> values;  // Fixed: the exact values (rope factors)
+  float center = 1;           // NearOne: values are center * (1 +- scale)
 };
+
 
 struct PlannedTensor {
   std::string name;
@@ -115,7 +117,16 @@ std::vector<PlannedTensor> plan_tensors(const ModelSpec& s) {
   auto matrix = [](int64_t fan_in) { return Fill{Fill::Normal, 1.f / std::sqrt(float(fan_in)), {}}; };
   const Fill norm{Fill::NearOne, 0.1f, {}};
   const Fill bias{Fill::Normal, 0.1f, {}};
-  const Fill embedding{Fill::Normal, 2.f / std::sqrt(float(d)), {}};
+  Fill embedding{Fill::Normal, 2.f / std::sqrt(float(d)), {}};
+  Fill output_norm = norm;
+  if (arch->embed_scale_sqrt_dim) {
+    // Gemma multiplies embeddings by sqrt(dim). Random embeddings that large would dominate the
+    // residual stream, and a tied output would then just repeat the input token. Keep the
+    // scaled embedding at the size other families have and restore the logit spread with the
+    // final norm (real Gemma checkpoints also have large final-norm weights).
+    embedding.scale = 2.f / float(d);
+    output_norm.center = std::sqrt(float(d));
+  }
 
   std::vector<PlannedTensor> t;
   t.push_back({tensor_name(TensorRole::TokenEmbd), {d, s.vocab}, embedding});
@@ -156,7 +167,7 @@ std::vector<PlannedTensor> plan_tensors(const ModelSpec& s) {
       t.push_back({tensor_name(role, l), shape, fill});
     }
   }
-  t.push_back({tensor_name(TensorRole::OutputNorm), {d}, norm});
+  t.push_back({tensor_name(TensorRole::OutputNorm), {d}, output_norm});
   if (!s.tied_output) t.push_back({tensor_name(TensorRole::Output), {d, s.vocab}, matrix(d)});
   return t;
 }
@@ -180,7 +191,7 @@ void fill_tensor(const PlannedTensor& t, TensorType type, uint64_t seed, size_t 
       for (int64_t c = 0; c < cols; c++) {
         switch (t.fill.kind) {
           case Fill::Normal: row[c] = fast_normal(rng) * t.fill.scale; break;
-          case Fill::NearOne: row[c] = 1.f + t.fill.scale * (2.f * float(rng.uniform()) - 1.f); break;
+          case Fill::NearOne: row[c] = t.fill.center * (1.f + t.fill.scale * (2.f * float(rng.uniform()) - 1.f)); break;
           case Fill::Fixed: row[c] = t.fill.values[r * cols + c]; break;
         }
       }

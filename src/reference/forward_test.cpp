@@ -254,12 +254,16 @@ TEST(ReferenceForward, EveryTinyPresetGivesFiniteVariedLogits) {
     const std::vector<int> tokens = random_tokens(8, vocab, 1);
     const std::vector<float> logits = model.forward_tokens(tokens, 0);
     for (size_t i = 0; i < tokens.size(); i++) {
-      double mean = 0, var = 0;
+      double mean = 0, var = 0, top = -1e30, sum_exp = 0;
       for (int t = 0; t < vocab; t++) {
         const float z = logits[i * vocab + t];
         ASSERT_TRUE(std::isfinite(z)) << name;
         mean += z / vocab;
+        top = std::max(top, double(z));
       }
+      for (int t = 0; t < vocab; t++) sum_exp += std::exp(logits[i * vocab + t] - top);
+      // Not collapsed onto one token (a random tied model can degenerate into echoing its input).
+      EXPECT_LT(1 / sum_exp, 0.9) << name << " position " << i;
       for (int t = 0; t < vocab; t++) var += std::pow(logits[i * vocab + t] - mean, 2) / vocab;
       EXPECT_GT(std::sqrt(var), 0.3) << name << " position " << i;
       EXPECT_LT(std::sqrt(var), 30) << name << " position " << i;

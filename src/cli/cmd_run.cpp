@@ -1,0 +1,83 @@
+// `wgllm run -m MODEL -p PROMPT [-n N] [sampling options] [--backend cpu]`: generates text.
+// Only the generated text goes to stdout (streamed as whole UTF-8 characters); stats go to stderr.
+#include <cstdio>
+#include <memory>
+
+#include "cli/command.h"
+#include "format/gguf.h"
+#include "reference/backend.h"
+#include "reference/generator.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
+#include "util/error.h"
+
+namespace wgllm::cli {
+namespace {
+
+struct RunArgs {
+  std::string model, prompt, backend = "cpu";
+  int n_predict = 128;
+  bool chat = false;
+  SamplerParams sampling;
+};
+
+void run(const RunArgs& a) {
+  Tokenizer tokenizer(tokenizer_data_from_gguf(*GgufFile::open(a.model)));
+  std::string text = a.prompt;
+  if (a.chat) {
+    const std::string eos = tokenizer.eos() >= 0 ? tokenizer.token_bytes(tokenizer.eos()) : "</s>";
+    text = apply_chat_template(tokenizer.data().chat_template, {{"user", a.prompt}}, true, eos);
+  }
+  const std::vector<int32_t> ids32 = tokenizer.encode(text, true);
+  const std::vector<int> prompt(ids32.begin(), ids32.end());
+  if (prompt.empty()) fail("the prompt encodes to no tokens");
+
+  BackendOptions options;
+  options.max_context = int(prompt.size()) + a.n_predict;
+  std::unique_ptr<Backend> backend = open_backend(a.backend, a.model, options);
+  if (int(prompt.size()) >= backend->max_context())
+    fail("the prompt has ", prompt.size(), " tokens; the context holds ", backend->max_context());
+
+  Sampler sampler(a.sampling);
+  GenerateOptions gen;
+  gen.max_tokens = a.n_predict;
+  for (int id = 0; id < tokenizer.n_vocab(); id++)
+    if (tokenizer.is_eog(id)) gen.stop_tokens.push_back(id);
+  TokenStreamDecoder stream(tokenizer);
+  const GenerationStats st = generate(*backend, sampler, prompt, gen, [&](int token) {
+    const std::string piece = stream.push(token);
+    std::fwrite(piece.data(), 1, piece.size(), stdout);
+    std::fflush(stdout);
+    return true;
+  });
+  const std::string rest = stream.finish();
+  std::fwrite(rest.data(), 1, rest.size(), stdout);
+  std::printf("\n");
+  std::fflush(stdout);
+  std::fprintf(stderr, "\n[%s] prompt: %d tokens in %.3f s (%.1f tok/s) | generated: %d tokens, %.1f tok/s%s\n",
+               backend->name().c_str(), st.prompt_tokens, st.prefill_seconds,
+               st.prompt_tokens / std::max(st.prefill_seconds, 1e-9), st.generated_tokens,
+               st.generated_tokens > 1 ? (st.generated_tokens - 1) / std::max(st.decode_seconds, 1e-9) : 0.0,
+               st.stopped_by_token ? " (end of generation token)" : "");
+}
+
+Command run_command("run", "Generate text from a prompt", [](CLI::App& sub) {
+  auto a = std::make_shared<RunArgs>();
+  SamplerParams& s = a->sampling;
+  sub.add_option("-m,--model", a->model, "GGUF model")->required();
+  sub.add_option("-p,--prompt", a->prompt, "Prompt text")->required();
+  sub.add_option("-n,--n-predict", a->n_predict, "Tokens to generate")->capture_default_str();
+  sub.add_flag("--chat", a->chat, "Wrap the prompt in the model's chat template as a user turn");
+  sub.add_option("--temp", s.temperature, "Temperature (0 = greedy)")->capture_default_str();
+  sub.add_option("--top-k", s.top_k, "Top-k (0 = off)")->capture_default_str();
+  sub.add_option("--top-p", s.top_p, "Top-p (1 = off)")->capture_default_str();
+  sub.add_option("--min-p", s.min_p, "Min-p (0 = off)")->capture_default_str();
+  sub.add_option("--repeat-penalty", s.repeat_penalty, "Repetition penalty (1 = off)")->capture_default_str();
+  sub.add_option("--repeat-last-n", s.repeat_last_n, "Tokens the penalty looks back over")->capture_default_str();
+  sub.add_option("--seed", s.seed, "Sampling seed")->capture_default_str();
+  sub.add_option("--backend", a->backend, "Backend: cpu (reference) or another registered one")->capture_default_str();
+  sub.callback([a] { run(*a); });
+});
+
+}  // namespace
+}  // namespace wgllm::cli
