@@ -238,8 +238,9 @@ struct GpuTransformer::Impl {
       if (post) {
         L.norm_post_attn = std::make_unique<kernels::RmsNorm>(kc, tmp, L.post_attn_norm, tmp2, cfg.dim, cfg.norm_eps, batch);
         L.norm_post_ffn = std::make_unique<kernels::RmsNorm>(kc, tmp, L.post_ffn_norm, tmp2, cfg.dim, cfg.norm_eps, batch);
-        L.add_attn = std::make_unique<kernels::Add>(kc, x, tmp2, xn, uint32_t(batch * cfg.dim));
-        L.add_ffn = std::make_unique<kernels::Add>(kc, x, tmp2, xn, uint32_t(batch * cfg.dim));
+        // In place (x += tmp2), only the step's rows.
+        L.add_attn = std::make_unique<kernels::Add>(kc, x, tmp2, x, uint32_t(cfg.dim), uint32_t(batch));
+        L.add_ffn = std::make_unique<kernels::Add>(kc, x, tmp2, x, uint32_t(cfg.dim), uint32_t(batch));
       }
     }
     norm_final = std::make_unique<kernels::RmsNorm>(kc, x, output_norm, xn, cfg.dim, cfg.norm_eps, batch);
@@ -274,10 +275,9 @@ struct GpuTransformer::Impl {
       L.kv_write->record(rec, s);
       L.attention->record(rec, s);
       L.mm_o->record(rec, s);
-      if (L.add_attn) {  // x = x + post_norm(attn_out), through xn
+      if (L.add_attn) {  // x += post_norm(attn_out)
         L.norm_post_attn->record(rec, s);
         L.add_attn->record(rec, s);
-        rec.copy(xn, 0, x, 0, f32_bytes(int64_t(n) * cfg.dim));
       }
       L.norm_ffn->record(rec, s);
       L.mm_gate->record(rec, s);
@@ -287,7 +287,6 @@ struct GpuTransformer::Impl {
       if (L.add_ffn) {
         L.norm_post_ffn->record(rec, s);
         L.add_ffn->record(rec, s);
-        rec.copy(xn, 0, x, 0, f32_bytes(int64_t(n) * cfg.dim));
       }
     }
     norm_final->record(rec, s);
