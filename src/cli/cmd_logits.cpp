@@ -10,6 +10,8 @@
 
 #include "cli/command.h"
 #include "reference/backend.h"
+#include "runtime/webgpu_backend.h"
+#include "cli/gpu_options.h"
 #include "util/error.h"
 
 namespace wgllm::cli {
@@ -17,6 +19,7 @@ namespace {
 
 struct LogitsArgs {
   std::string model, tokens, out, backend = "cpu";
+  gpu::ContextOptions gpu;
 };
 
 std::vector<int> parse_tokens(const std::string& list) {
@@ -39,6 +42,7 @@ void logits(const LogitsArgs& a) {
   const std::vector<int> ids = parse_tokens(a.tokens);
   BackendOptions options;
   options.max_context = int(ids.size());
+  runtime::register_webgpu_backend(a.gpu);
   std::unique_ptr<Backend> backend = open_backend(a.backend, a.model, options);
   const std::vector<float> all = backend->eval(ids, true);
   std::ofstream out(a.out, std::ios::binary);
@@ -54,7 +58,8 @@ Command logits_command("logits", "Write every position's logits for a token list
   auto a = std::make_shared<LogitsArgs>();
   sub.add_option("-m,--model", a->model, "GGUF model")->required();
   sub.add_option("--tokens", a->tokens, "Comma-separated token ids, e.g. 1,2,3")->required();
-  sub.add_option("--backend", a->backend, "Backend: cpu (reference) or another registered one")->capture_default_str();
+  sub.add_option("--backend", a->backend, "Backend: cpu (the reference) or webgpu")->capture_default_str();
+  add_gpu_options(sub, a->gpu);
   sub.add_option("--out", a->out, "Output file: n_tokens x n_vocab float32")->required();
   sub.callback([a] { logits(*a); });
 });

@@ -1,12 +1,16 @@
-// `wgllm run -m MODEL -p PROMPT [-n N] [sampling options] [--backend cpu]`: generates text.
+// `wgllm run -m MODEL -p PROMPT [-n N] [sampling options] [--backend webgpu|cpu]`: generates text.
 // Only the generated text goes to stdout (streamed as whole UTF-8 characters); stats go to stderr.
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/gpu_options.h"
 #include "format/gguf.h"
 #include "reference/backend.h"
 #include "reference/generator.h"
+#include "runtime/webgpu_backend.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -14,9 +18,13 @@
 namespace wgllm::cli {
 namespace {
 
+std::atomic<bool> g_interrupted{false};
+
 struct RunArgs {
-  std::string model, prompt, backend = "cpu";
+  std::string model, prompt, backend = "webgpu";
   int n_predict = 128;
+  int context = 0;  // 0: prompt + n_predict
+  gpu::ContextOptions gpu;
   bool chat = false;
   SamplerParams sampling;
 };
@@ -33,7 +41,8 @@ void run(const RunArgs& a) {
   if (prompt.empty()) fail("the prompt encodes to no tokens");
 
   BackendOptions options;
-  options.max_context = int(prompt.size()) + a.n_predict;
+  options.max_context = a.context > 0 ? a.context : int(prompt.size()) + a.n_predict;
+  runtime::register_webgpu_backend(a.gpu);
   std::unique_ptr<Backend> backend = open_backend(a.backend, a.model, options);
   if (int(prompt.size()) >= backend->max_context())
     fail("the prompt has ", prompt.size(), " tokens; the context holds ", backend->max_context());
@@ -44,12 +53,16 @@ void run(const RunArgs& a) {
   for (int id = 0; id < tokenizer.n_vocab(); id++)
     if (tokenizer.is_eog(id)) gen.stop_tokens.push_back(id);
   TokenStreamDecoder stream(tokenizer);
+  // Ctrl-C stops generation after the current token; the text so far and the stats still print.
+  g_interrupted = false;
+  auto previous = std::signal(SIGINT, [](int) { g_interrupted = true; });
   const GenerationStats st = generate(*backend, sampler, prompt, gen, [&](int token) {
     const std::string piece = stream.push(token);
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
-    return true;
+    return !g_interrupted.load();
   });
+  std::signal(SIGINT, previous);
   const std::string rest = stream.finish();
   std::fwrite(rest.data(), 1, rest.size(), stdout);
   std::printf("\n");
@@ -58,7 +71,16 @@ void run(const RunArgs& a) {
                backend->name().c_str(), st.prompt_tokens, st.prefill_seconds,
                st.prompt_tokens / std::max(st.prefill_seconds, 1e-9), st.generated_tokens,
                st.generated_tokens > 1 ? (st.generated_tokens - 1) / std::max(st.decode_seconds, 1e-9) : 0.0,
-               st.stopped_by_token ? " (end of generation token)" : "");
+               st.stopped_by_token ? " (end of generation token)" : g_interrupted ? " (interrupted)" : "");
+  std::fprintf(stderr, "[%s] TTFT %.1f ms | prefill %.1f tok/s | decode %.1f tok/s", backend->name().c_str(),
+               1e3 * st.prefill_seconds, st.prompt_tokens / std::max(st.prefill_seconds, 1e-9),
+               st.generated_tokens > 1 ? (st.generated_tokens - 1) / std::max(st.decode_seconds, 1e-9) : 0.0);
+  if (auto* gpu_backend = dynamic_cast<runtime::WebGpuBackend*>(backend.get()))
+    std::fprintf(stderr, " | peak GPU memory %.1f MiB | load %.2f s | %s", double(gpu_backend->context().peak_bytes()) / (1 << 20),
+                 gpu_backend->model().load_seconds(), gpu_backend->context().adapter().device.c_str());
+  std::fprintf(stderr, "\n");
+  if (auto* gpu_backend = dynamic_cast<runtime::WebGpuBackend*>(backend.get()); gpu_backend && gpu_backend->context().profiling())
+    std::fprintf(stderr, "%s", gpu_backend->model().profile().table().c_str());
 }
 
 Command run_command("run", "Generate text from a prompt", [](CLI::App& sub) {
@@ -75,7 +97,9 @@ Command run_command("run", "Generate text from a prompt", [](CLI::App& sub) {
   sub.add_option("--repeat-penalty", s.repeat_penalty, "Repetition penalty (1 = off)")->capture_default_str();
   sub.add_option("--repeat-last-n", s.repeat_last_n, "Tokens the penalty looks back over")->capture_default_str();
   sub.add_option("--seed", s.seed, "Sampling seed")->capture_default_str();
-  sub.add_option("--backend", a->backend, "Backend: cpu (reference) or another registered one")->capture_default_str();
+  sub.add_option("--ctx", a->context, "KV cache size in tokens (default: prompt + n-predict)");
+  sub.add_option("--backend", a->backend, "Backend: webgpu or cpu (the reference)")->capture_default_str();
+  add_gpu_options(sub, a->gpu);
   sub.callback([a] { run(*a); });
 });
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <cstdlib>
 
 #include "model/presets.h"
 #include "reference/forward.h"
@@ -17,9 +18,24 @@ namespace {
 // Logits may differ by f16 KV-cache rounding and summation order, nothing more.
 constexpr double kLogitsNmseBound = 1e-4;
 
+// Models are generated once per test process into a fresh folder (never a stale file from an
+// earlier build of the generator) and removed at exit.
+const std::filesystem::path& model_dir() {
+  struct Dir {
+    std::filesystem::path path;
+    Dir() {
+      std::string tmpl = (std::filesystem::temp_directory_path() / "wgllm-runtime-test-XXXXXX").string();
+      if (!::mkdtemp(tmpl.data())) throw Error("cannot create a temporary folder");
+      path = tmpl;
+    }
+    ~Dir() { std::filesystem::remove_all(path); }
+  };
+  static Dir dir;
+  return dir.path;
+}
+
 std::string model_path(const std::string& preset, const std::string& quant) {
-  const auto dir = std::filesystem::temp_directory_path() / "wgllm-test-models";
-  std::filesystem::create_directories(dir);
+  const auto& dir = model_dir();
   const std::string path = (dir / (preset + "-" + quant + ".gguf")).string();
   if (!std::filesystem::exists(path)) {
     MakeModelOptions opts;
