@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# One call on the device machine (NVIDIA H100, see ../.library/device): checks the GPU variants
+# CI cannot run (shader-f16, subgroups of 32) and measures. Run from the repository root with the
+# binaries built here carried in .devbin/ (wgllm, the GPU test binaries, libwebgpu_wrapper.so)
+# and Debian's libvulkan1 .deb in .gl/. Everything lands in $OUT (at most 8 files come back):
+#   log.txt      every command's output, in order
+#   info.json    wgllm info --json
+#   bench.json / bench.md / kernels.txt   the measurements
+# Usage: scripts/device/h100_check_and_bench.sh [tests|bench|all] [bench arguments...]
+set -uo pipefail
+mode=${1:-all}
+shift || true
+for f in .gl/*.deb; do dpkg -x "$f" /; done
+ldconfig
+export WGLLM_WEBGPU_LIB=$PWD/.devbin/libwebgpu_wrapper.so
+export WGLLM_CACHE=/tmp/wgllm-models
+B=$PWD/.devbin
+log=$OUT/log.txt
+step() { echo "== $*" | tee -a "$log"; }
+run() { step "$*"; "$@" >>"$log" 2>&1; local rc=$?; echo "   rc=$rc" | tee -a "$log"; return $rc; }
+
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv >>"$log" 2>&1
+run "$B/wgllm" info
+"$B/wgllm" info --json >"$OUT/info.json" 2>>"$log"
+
+if [ "$mode" = tests ] || [ "$mode" = all ]; then
+  for t in "$B"/*_test; do
+    run timeout 240 "$t" --gtest_brief=1
+  done
+fi
+
+if [ "$mode" = bench ] || [ "$mode" = all ]; then
+  run "$B/wgllm" make-model --preset llama3-8b --quant Q4_0 -o "$WGLLM_CACHE/llama3-8b-Q4_0.gguf"
+  run "$B/wgllm" run -m "$WGLLM_CACHE/llama3-8b-Q4_0.gguf" -p "The capital of France is" -n 64 --temp 0 --ctx 1024
+  step "kernels"
+  "$B/wgllm" bench --kernels -m llama3-8b --quant Q4_0 >"$OUT/kernels.txt" 2>>"$log"
+  tail -40 "$OUT/kernels.txt" | tee -a "$log"
+  run "$B/wgllm" bench "$@" --json "$OUT/bench.json" --md "$OUT/bench.md"
+  tail -20 "$OUT/bench.md" 2>/dev/null
+fi
