@@ -37,8 +37,8 @@ std::vector<ModelChoice> gpu_default_models();
 std::vector<ModelChoice> cpu_adapter_default_models();
 inline const std::vector<int> kGpuPromptLengths{128, 512};
 inline constexpr int kGpuGenTokens = 128;
-inline const std::vector<int> kCpuAdapterPromptLengths{32, 128};
-inline constexpr int kCpuAdapterGenTokens = 32;
+inline const std::vector<int> kCpuAdapterPromptLengths{16, 64};
+inline constexpr int kCpuAdapterGenTokens = 16;
 
 // Resolves the request for an adapter: a model argument that names an existing file (or ends in
 // .gguf) is a file, anything else must be a preset (Error listing the presets otherwise).
