@@ -80,6 +80,7 @@ TEST(BenchCli, TinyModelWritesJsonMarkdownAndHtml) {
   const Result c = run("cd " + dir.string() + " && " WGLLM_CLI " bench --compare r.json r.json");
   ASSERT_EQ(c.status, 0) << c.output;
   EXPECT_NE(c.output.find("tiny-llama Q4_0 | "), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("  decode tok/s: "), std::string::npos) << c.output;
   EXPECT_EQ(c.output.find("\n* "), std::string::npos) << c.output;
   fs::remove_all(dir);
 }

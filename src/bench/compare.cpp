@@ -39,7 +39,8 @@ Comparison compare_reports(const Report& a, const Report& b) {
     add("p50 ms", ra.p50_ms, rb.p50_ms, false);
     add("p90 ms", ra.p90_ms, rb.p90_ms, false);
     if (ra.peak_gpu_bytes && rb.peak_gpu_bytes) add("peak GPU bytes", *ra.peak_gpu_bytes, *rb.peak_gpu_bytes, false);
-    if (ra.roofline_share && rb.roofline_share) add("roofline share", *ra.roofline_share, *rb.roofline_share, true);
+    auto pct = [](const Spread& x) { return Spread{x.min * 100, x.median * 100, x.max * 100}; };
+    if (ra.roofline_share && rb.roofline_share) add("roofline %", pct(*ra.roofline_share), pct(*rb.roofline_share), true);
     c.rows.push_back(std::move(rc));
   }
   for (const BenchRow& rb : b.rows)
@@ -49,17 +50,17 @@ Comparison compare_reports(const Report& a, const Report& b) {
 
 std::string format_comparison(const Comparison& c, const std::string& name_a, const std::string& name_b) {
   std::string out = cat("comparing ", name_a, " (a) -> ", name_b, " (b): medians, change, min..max of each;\n",
-                        "* = beyond the runs' spread (the min..max ranges do not overlap)\n");
+                        "(* = beyond the runs' spread: the min..max ranges do not overlap)\n");
   for (const RowComparison& row : c.rows) {
     out += "\n" + row.key + "\n";
     for (const MetricChange& m : row.metrics) {
+      const bool bytes = m.metric == "peak GPU bytes";
+      auto num = [&](double v) { return bytes ? format_bytes(v) : format_number(v); };
       char pct[32];
       std::snprintf(pct, sizeof pct, "%+.1f%%", m.change * 100);
-      out += cat(m.beyond_spread ? "* " : "  ", m.metric, ": ", format_number(m.a.median), " -> ",
-                 format_number(m.b.median), " (", pct,
-                 m.beyond_spread ? (m.better() ? ", better" : ", worse") : "", ")  a ",
-                 format_number(m.a.min), "..", format_number(m.a.max), ", b ", format_number(m.b.min), "..",
-                 format_number(m.b.max), "\n");
+      out += cat(m.beyond_spread ? "* " : "  ", m.metric, ": ", num(m.a.median), " -> ", num(m.b.median), " (", pct,
+                 m.beyond_spread ? (m.better() ? ", better" : ", worse") : "", ")  a ", num(m.a.min), "..",
+                 num(m.a.max), ", b ", num(m.b.min), "..", num(m.b.max), "\n");
     }
   }
   for (const std::string& k : c.only_in_a) out += "\nonly in a: " + k;
