@@ -10,7 +10,8 @@ constexpr uint32_t kWorkgroup = 256;
 EltOp::EltOp(KernelContext& kc, const char* name, const char* entry, const std::string& act, EltParams params,
              uint32_t max_tokens, double bytes_per_element)
     : kc_(kc), params_(params), max_tokens_(max_tokens), bytes_per_element_(bytes_per_element), name_(name) {
-  gpu::KernelSpec spec{entry, "elementwise.wgsl", std::string(kernel_source("elementwise.wgsl")), variant_defines(kc, false)};
+  gpu::KernelSpec spec{entry, "elementwise.wgsl+activations.wgsl",
+                       cat(kernel_source("elementwise.wgsl"), kernel_source("activations.wgsl")), variant_defines(kc, false)};
   spec.defines["WG"] = std::to_string(kWorkgroup);
   spec.defines["ACT"] = act;
   spec.entry = entry;

@@ -30,6 +30,7 @@ struct KernelContext {
   gpu::UniformArena arena;
   bool use_f16;        // f16 arithmetic inside kernels (activations stay f32 in memory)
   bool use_subgroups;  // subgroup reductions instead of workgroup-memory trees
+  uint32_t matvec_rows = 0;  // rows per matrix-vector workgroup; 0: chosen for the adapter
   // A recorder that flushes this context's uniform arena before submitting.
   gpu::Recorder recorder(gpu::Profile* profile = nullptr) { return gpu::Recorder(ctx, profile, {&arena}); }
 };

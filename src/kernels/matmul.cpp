@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/op_helpers.h"
 #include "util/error.h"
 
 namespace wgllm::kernels {
@@ -32,8 +33,15 @@ gpu::Groups linear_groups(const gpu::Context& ctx, uint32_t n, uint32_t z) {
 }
 
 MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, const gpu::Buffer& y,
-               uint32_t max_tokens, bool accumulate)
-    : kc_(kc), w_(w), max_tokens_(max_tokens), accumulate_(accumulate) {
+               uint32_t max_tokens, bool accumulate, VecInput vec_input)
+    : kc_(kc), w_(w), max_tokens_(max_tokens), accumulate_(accumulate), vec_input_(vec_input) {
+  using Kind = VecInput::Kind;
+  if (vec_input.kind != Kind::Plain) {
+    if (!vec_input.x || !vec_input.aux) fail("matmul '", w.name, "': a fused input needs its x and aux buffers");
+    if (vec_input.x->size() < uint64_t(w.cols) * 4 || vec_input.aux->size() < uint64_t(w.cols) * 4)
+      fail("matmul '", w.name, "': fused input buffers '", vec_input.x->label(), "' / '", vec_input.aux->label(),
+           "' hold fewer than ", w.cols, " floats");
+  }
   if (x.size() < uint64_t(max_tokens) * w.cols * 4)
     fail("matmul '", w.name, "': x buffer '", x.label(), "' holds ", x.size(), " bytes, needs ", max_tokens, " x ", w.cols,
          " floats");
@@ -42,24 +50,33 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
          " floats");
   auto defines = weight_defines(w.type);
   const uint32_t gs = std::stoul(defines["GS"]);
-  // Threads per row: enough for the row's groups; with subgroups at least the largest subgroup
-  // (a subgroup must not span two rows). 128 is WebGPU's largest subgroup when the size is unknown.
-  tpr_ = std::min(wg_, next_pow2(w.cols / gs));
-  if (kc.use_subgroups) {
-    const uint32_t sg_max = kc.ctx.features().subgroup_max_size ? kc.ctx.features().subgroup_max_size : 128;
-    wg_ = std::max(wg_, sg_max);
-    tpr_ = std::max(tpr_, sg_max);
-  }
+  // Matrix-vector: a workgroup of wg_ threads owns vec_rows_ rows (see matmul_vec.wgsl). On a CPU
+  // adapter (SwiftShader) one row per workgroup keeps its many small invocations busy.
+  const bool cpu = kc.ctx.adapter().adapter_type == "CPU";
+  tpr_ = wg_;
+  vec_rows_ = kc.matvec_rows ? kc.matvec_rows : cpu ? 1 : 4;
   // A CPU adapter (SwiftShader) gains nothing from big token tiles and compiles them slowly.
-  if (kc.ctx.adapter().adapter_type == "CPU") tt_ = 2;
+  if (cpu) tt_ = 2;
   defines["FT"] = kc.use_f16 ? "f16" : "f32";
   defines["WG"] = std::to_string(wg_);
+  defines["ROWS"] = std::to_string(vec_rows_);
   const std::string suffix = cat("_", tensor_type_name(w.type), kc.use_f16 ? "_f16" : "");
-  const char* reduce = kc.use_subgroups ? "matmul_reduce_sg.wgsl" : "matmul_reduce_wg.wgsl";
-  defines["ENABLES"] = cat(kc.use_f16 ? "enable f16; " : "", kc.use_subgroups ? "enable subgroups; " : "");
-  gpu::KernelSpec vec{"matvec" + suffix, cat("weights.wgsl+matmul_vec.wgsl+", reduce),
-                      cat(kernel_source("weights.wgsl"), kernel_source("matmul_vec.wgsl"), kernel_source(reduce)), defines};
+  for (auto& [k, v] : variant_defines(kc, kc.use_f16)) defines[k] = v;
+  defines["ENABLES"] = defines["ENABLE"];
+  const Kind in = vec_input.kind;
+  const bool gated = in == Kind::SwiGLU || in == Kind::GeGLU;
+  defines["IN_PLAIN"] = in == Kind::Plain ? "" : "//";
+  defines["IN_NORM"] = in == Kind::RmsNorm ? "" : "//";
+  defines["IN_GATED"] = gated ? "" : "//";
+  defines["IN_AUX"] = in == Kind::Plain ? "//" : "";
+  defines["ACT"] = in == Kind::GeGLU ? "gelu_tanh" : "silu";
+  const char* in_names[] = {"", "_norm", "_swiglu", "_geglu"};
+  gpu::KernelSpec vec{"matvec" + suffix + in_names[int(in)], "weights.wgsl+matmul_vec.wgsl+activations.wgsl",
+                      cat(kernel_source("weights.wgsl"), kernel_source("matmul_vec.wgsl"), kernel_source("activations.wgsl")),
+                      defines};
   matvec_ = &kc.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(vec));
+  for (const char* key : {"IN_PLAIN", "IN_NORM", "IN_GATED", "IN_AUX", "ACT", "ROWS", "SG", "NOSG", "SG_ARGS", "ENABLE"})
+    defines.erase(key);  // matvec-only choices: one matmat pipeline serves every input kind
   defines["ENABLES"] = kc.use_f16 ? "enable f16;" : "";
   defines["TT"] = std::to_string(tt_);
   defines["KC"] = std::to_string(kc_cols_);
@@ -70,7 +87,12 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
   for (size_t k = 0; k < w.chunks.size(); ++k) {
     slots_.push_back(kc.arena.alloc(params(k, 1, 1)));
     const std::vector<gpu::Binding> b = {w.chunks[k], w.chunks[k], x, y, kc.arena.binding(slots_.back())};
-    matvec_groups_.emplace_back(kc.ctx, *matvec_, b);
+    std::vector<gpu::Binding> bv = b;
+    if (in != Kind::Plain) {
+      bv[2] = gpu::Binding(*vec_input.x);
+      bv.push_back(gpu::Binding(*vec_input.aux));
+    }
+    matvec_groups_.emplace_back(kc.ctx, *matvec_, bv);
     matmat_groups_.emplace_back(kc.ctx, *matmat_, b);
   }
 }
@@ -78,7 +100,8 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
 MatMulParams MatMul::params(size_t k, uint32_t n_tokens, uint32_t wg_x) const {
   const uint32_t rows = w_.chunk_rows(k);
   const auto r = region_offsets(w_.type, rows, w_.cols);
-  return {n_tokens, w_.cols, r[0], r[1], rows, w_.chunk_first_row(k), w_.rows, wg_x, tpr_, accumulate_ ? 1u : 0u};
+  return {n_tokens, w_.cols, r[0], r[1], rows, w_.chunk_first_row(k), w_.rows, wg_x, tpr_, accumulate_ ? 1u : 0u,
+          vec_input_.eps};
 }
 
 double MatMul::dispatch_bytes(size_t k, uint32_t n_tokens) const {
@@ -95,7 +118,7 @@ void MatMul::record(gpu::Recorder& rec, const StepShape& shape) {
   const bool vec = shape.n_tokens == 1;
   for (size_t k = 0; k < w_.chunks.size(); ++k) {
     const uint32_t rows = w_.chunk_rows(k);
-    const gpu::Groups g = vec ? linear_groups(kc_.ctx, (rows + wg_ / tpr_ - 1) / (wg_ / tpr_))
+    const gpu::Groups g = vec ? linear_groups(kc_.ctx, (rows + vec_rows_ - 1) / vec_rows_)
                               : linear_groups(kc_.ctx, (rows + wg_ - 1) / wg_, (shape.n_tokens + tt_ - 1) / tt_);
     kc_.arena.set(slots_[k], params(k, shape.n_tokens, g.x));
     rec.dispatch(vec ? *matvec_ : *matmat_, vec ? matvec_groups_[k] : matmat_groups_[k], g, dispatch_bytes(k, shape.n_tokens));

@@ -26,12 +26,14 @@ struct MatMulParams {
   uint32_t wg_x;         // workgroups along x (a 2-D grid linearizes as x + y * wg_x)
   uint32_t tpr;          // matvec: threads per row (a power of two dividing the workgroup)
   uint32_t accumulate;   // 1: y += W x, 0: y = W x
+  float eps;             // matvec with a fused RMSNorm input: the norm's epsilon
   static constexpr auto fields = std::make_tuple(
       gpu::param("n_tokens", &MatMulParams::n_tokens), gpu::param("cols", &MatMulParams::cols),
       gpu::param("r1", &MatMulParams::r1), gpu::param("r2", &MatMulParams::r2),
       gpu::param("chunk_rows", &MatMulParams::chunk_rows), gpu::param("row_offset", &MatMulParams::row_offset),
       gpu::param("y_stride", &MatMulParams::y_stride), gpu::param("wg_x", &MatMulParams::wg_x),
-      gpu::param("tpr", &MatMulParams::tpr), gpu::param("accumulate", &MatMulParams::accumulate));
+      gpu::param("tpr", &MatMulParams::tpr), gpu::param("accumulate", &MatMulParams::accumulate),
+      gpu::param("eps", &MatMulParams::eps));
 };
 
 // The WGSL defines shared by every kernel that decodes a weight of this type (weights.wgsl).
@@ -39,10 +41,21 @@ std::map<std::string, std::string> weight_defines(TensorType type);
 // Workgroup grid for `n` workgroups: x up to the per-dimension limit, the rest along y.
 gpu::Groups linear_groups(const gpu::Context& ctx, uint32_t n, uint32_t z = 1);
 
+// What a matrix-vector step (one token) multiplies with, computed on the fly from raw vectors so
+// that decoding needs no separate norm or activation pass. Steps of several tokens read `x` as
+// given (the caller normalizes / activates it first).
+struct VecInput {
+  enum class Kind { Plain, RmsNorm, SwiGLU, GeGLU };
+  Kind kind = Kind::Plain;
+  const gpu::Buffer* x = nullptr;    // RmsNorm: the raw vector [cols]; SwiGLU/GeGLU: the gate
+  const gpu::Buffer* aux = nullptr;  // RmsNorm: the norm weight [cols]; SwiGLU/GeGLU: the up projection
+  float eps = 0;                     // RmsNorm epsilon
+};
+
 class MatMul {
  public:
   MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, const gpu::Buffer& y, uint32_t max_tokens,
-         bool accumulate = false);
+         bool accumulate = false, VecInput vec_input = {});
   void record(gpu::Recorder& rec, const StepShape& shape);
   // Bytes one dispatch over chunk k reads and writes for n_tokens (the profiler's GB/s).
   double dispatch_bytes(size_t k, uint32_t n_tokens) const;
@@ -52,6 +65,8 @@ class MatMul {
   const GpuWeight& w_;
   uint32_t max_tokens_;
   bool accumulate_;
+  VecInput vec_input_;
+  uint32_t vec_rows_ = 4;  // rows per matvec workgroup
   uint32_t tpr_ = 1, wg_ = 128, tt_ = 8, kc_cols_ = 128;
   MatMulParams params(size_t k, uint32_t n_tokens, uint32_t wg_x) const;
   const gpu::Pipeline* matvec_ = nullptr;

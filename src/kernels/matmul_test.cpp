@@ -106,13 +106,22 @@ double nmse(const Matrix& m, const std::vector<float>& x, const std::vector<floa
 
 struct Variant {
   bool f16, subgroups;
-  std::string name() const { return std::string(f16 ? "f16" : "f32") + (subgroups ? "+subgroups" : "+workgroup"); }
+  uint32_t matvec_rows = 0;  // 0: the adapter's choice
+  std::string name() const {
+    return std::string(f16 ? "f16" : "f32") + (subgroups ? "+subgroups" : "+workgroup") +
+           (matvec_rows ? "+rows" + std::to_string(matvec_rows) : "");
+  }
 };
+// Every arithmetic/reduction pair the adapter has, at the adapter's matvec rows per workgroup,
+// plus 1 and 4 rows per workgroup (the CPU and GPU choices) with f32 so both run everywhere.
 std::vector<Variant> variants(const gpu::Context& ctx) {
   std::vector<Variant> v;
   for (bool f16 : {false, true})
     for (bool sg : {false, true})
       if ((!f16 || ctx.features().shader_f16) && (!sg || ctx.features().subgroups)) v.push_back({f16, sg});
+  for (uint32_t rows : {1u, 4u})
+    for (bool sg : {false, true})
+      if (!sg || ctx.features().subgroups) v.push_back({false, sg, rows});
   return v;
 }
 
@@ -127,6 +136,7 @@ TEST(MatMul, EveryTypeMatchesTheCpuReference) {
     std::printf("variant %s\n", var.name().c_str());
     kc.use_f16 = var.f16;
     kc.use_subgroups = var.subgroups;
+    kc.matvec_rows = var.matvec_rows;
     uint64_t seed = 1;
     for (TensorType t : kTypes) {
       const auto cols = test_cols(t);
@@ -150,6 +160,7 @@ TEST(MatMul, EveryTypeMatchesTheCpuReference) {
       }
     }
   }
+  kc.matvec_rows = 0;
 }
 
 TEST(MatMul, ChunkedWeightsMatchUnchunkedExactly) {
@@ -179,6 +190,56 @@ TEST(MatMul, ChunkedWeightsMatchUnchunkedExactly) {
       }
     }
   }
+}
+
+// Decode steps read their x as RMSNorm(x) * weight or act(gate) * up computed inside the matvec.
+TEST(MatMul, FusedNormAndGatedInputsMatchTheReference) {
+  gpu::Context& ctx = shared_context();
+  KernelContext& kc = shared_kernels();
+  using Kind = VecInput::Kind;
+  Rng rng(99);
+  for (TensorType t : {TensorType::Q4_0, TensorType::Q6_K, TensorType::F16}) {
+    const uint32_t rows = 37, cols = test_cols(t)[1];
+    const Matrix m = random_matrix(t, rows, cols, 5);
+    GpuWeight w = upload_weight(ctx, "w", t, rows, cols, m.gguf.data());
+    const std::vector<float> a = random_vector(cols, rng), b = random_vector(cols, rng);
+    gpu::Buffer ab = ctx.create_buffer(cols * 4, gpu::kStorage, "a");
+    gpu::Buffer bb = ctx.create_buffer(cols * 4, gpu::kStorage, "b");
+    gpu::Buffer unused_x = ctx.create_buffer(cols * 4, gpu::kStorage, "x");
+    gpu::Buffer yb = ctx.create_buffer(rows * 4, gpu::kStorage, "y");
+    ctx.write(ab, a.data(), cols * 4);
+    ctx.write(bb, b.data(), cols * 4);
+    for (Kind kind : {Kind::RmsNorm, Kind::SwiGLU, Kind::GeGLU}) {
+      const float eps = 1e-5f;
+      std::vector<float> xin(cols);  // the input the fused matvec must use, in double precision
+      double ss = 0;
+      for (float v : a) ss += double(v) * v;
+      for (uint32_t c = 0; c < cols; ++c) {
+        const double g = a[c];
+        if (kind == Kind::RmsNorm) xin[c] = float(g / std::sqrt(ss / cols + eps) * b[c]);
+        if (kind == Kind::SwiGLU) xin[c] = float(g / (1 + std::exp(-g)) * b[c]);
+        if (kind == Kind::GeGLU) xin[c] = float(0.5 * g * (1 + std::tanh(0.7978845608028654 * (g + 0.044715 * g * g * g))) * b[c]);
+      }
+      for (uint32_t mrows : {1u, 4u})
+        for (bool sg : {false, true}) {
+          if (sg && !ctx.features().subgroups) continue;
+          kc.use_subgroups = sg;
+          kc.use_f16 = false;
+          kc.matvec_rows = mrows;
+          MatMul mm(kc, w, unused_x, yb, 1, false, VecInput{kind, &ab, &bb, eps});
+          auto rec = kc.recorder();
+          mm.record(rec, StepShape{1, 0});
+          rec.submit();
+          const std::vector<float> y = ctx.read_vector<float>(yb, rows);
+          const std::vector<float> y0(rows, 0.0f);
+          EXPECT_LT(nmse(m, xin, y0, y, 1, false), 1e-10)
+              << tensor_type_name(t) << " input " << int(kind) << " rows/wg " << mrows << (sg ? " subgroups" : "");
+          kc.arena.reset();
+        }
+    }
+  }
+  kc.matvec_rows = 0;
+  kc.use_subgroups = ctx.features().subgroups;
 }
 
 TEST(MatMul, RejectsTooSmallBuffersNamingThem) {

@@ -199,14 +199,20 @@ struct GpuTransformer::Impl {
     const ArchInfo& arch = *cfg.arch;
     const bool neox = arch.rope_order == RopeOrder::NeoX;
     const auto act_kind = arch.activation == Activation::SiLU ? kernels::GateKind::SwiGLU : kernels::GateKind::GeGLU;
+    using Kind = kernels::VecInput::Kind;
     embed = std::make_unique<kernels::EmbeddingLookup>(kc, token_embd, ids, x, batch, cfg.embed_scale);
     for (int l = 0; l < cfg.n_layers; ++l) {
       LayerOps& L = layers[l];
       const bool post = arch.post_norms;
       L.norm_attn = std::make_unique<kernels::RmsNorm>(kc, x, L.attn_norm, xn, cfg.dim, cfg.norm_eps, batch);
-      L.mm_q = std::make_unique<kernels::MatMul>(kc, L.wq, xn, q, batch);
-      L.mm_k = std::make_unique<kernels::MatMul>(kc, L.wk, xn, k, batch);
-      L.mm_v = std::make_unique<kernels::MatMul>(kc, L.wv, xn, v, batch);
+      // Decode steps fuse the norms and the gated activation into the matvecs' input (VecInput);
+      // prefill steps run them as separate ops (see record_step).
+      const kernels::VecInput attn_in{Kind::RmsNorm, &x, &L.attn_norm, cfg.norm_eps};
+      const kernels::VecInput ffn_in{Kind::RmsNorm, &x, &L.ffn_norm, cfg.norm_eps};
+      const kernels::VecInput act_in{arch.activation == Activation::SiLU ? Kind::SwiGLU : Kind::GeGLU, &gate, &up};
+      L.mm_q = std::make_unique<kernels::MatMul>(kc, L.wq, xn, q, batch, false, attn_in);
+      L.mm_k = std::make_unique<kernels::MatMul>(kc, L.wk, xn, k, batch, false, attn_in);
+      L.mm_v = std::make_unique<kernels::MatMul>(kc, L.wv, xn, v, batch, false, attn_in);
       if (arch.qkv_bias) {
         L.bias_q = std::make_unique<kernels::AddBias>(kc, q, L.bq, cfg.q_dim(), batch);
         L.bias_k = std::make_unique<kernels::AddBias>(kc, k, L.bk, cfg.kv_dim(), batch);
@@ -231,10 +237,10 @@ struct GpuTransformer::Impl {
       // Residual adds: fused into the output projections (y += W a) unless a post-norm sits between.
       L.mm_o = std::make_unique<kernels::MatMul>(kc, L.wo, attn, post ? tmp : x, batch, /*accumulate=*/!post);
       L.norm_ffn = std::make_unique<kernels::RmsNorm>(kc, x, L.ffn_norm, xn, cfg.dim, cfg.norm_eps, batch);
-      L.mm_gate = std::make_unique<kernels::MatMul>(kc, L.w_gate, xn, gate, batch);
-      L.mm_up = std::make_unique<kernels::MatMul>(kc, L.w_up, xn, up, batch);
+      L.mm_gate = std::make_unique<kernels::MatMul>(kc, L.w_gate, xn, gate, batch, false, ffn_in);
+      L.mm_up = std::make_unique<kernels::MatMul>(kc, L.w_up, xn, up, batch, false, ffn_in);
       L.act = std::make_unique<kernels::GatedActivation>(kc, gate, up, hidden, cfg.ffn_dim, act_kind, batch);
-      L.mm_down = std::make_unique<kernels::MatMul>(kc, L.w_down, hidden, post ? tmp : x, batch, /*accumulate=*/!post);
+      L.mm_down = std::make_unique<kernels::MatMul>(kc, L.w_down, hidden, post ? tmp : x, batch, /*accumulate=*/!post, act_in);
       if (post) {
         L.norm_post_attn = std::make_unique<kernels::RmsNorm>(kc, tmp, L.post_attn_norm, tmp2, cfg.dim, cfg.norm_eps, batch);
         L.norm_post_ffn = std::make_unique<kernels::RmsNorm>(kc, tmp, L.post_ffn_norm, tmp2, cfg.dim, cfg.norm_eps, batch);
@@ -244,7 +250,8 @@ struct GpuTransformer::Impl {
       }
     }
     norm_final = std::make_unique<kernels::RmsNorm>(kc, x, output_norm, xn, cfg.dim, cfg.norm_eps, batch);
-    mm_out = std::make_unique<kernels::MatMul>(kc, cfg.tied_output ? token_embd : output, final_x, logits, logit_rows);
+    mm_out = std::make_unique<kernels::MatMul>(kc, cfg.tied_output ? token_embd : output, final_x, logits, logit_rows, false,
+                                               kernels::VecInput{Kind::RmsNorm, &x, &output_norm, cfg.norm_eps});
     if (cfg.final_softcap > 0)
       final_softcap = std::make_unique<kernels::Softcap>(kc, logits, uint32_t(logit_rows * cfg.vocab_size), cfg.final_softcap);
     argmax = std::make_unique<kernels::Argmax>(kc, logits, next_id, uint32_t(cfg.vocab_size));
@@ -255,9 +262,10 @@ struct GpuTransformer::Impl {
   void record_step(gpu::Recorder& rec, int n, int pos, int out_rows) {
     const ModelConfig& cfg = w.config;
     const StepShape s{uint32_t(n), uint32_t(pos)};
+    const bool fused = n == 1;  // one token: norms and activation run inside the matvecs
     embed->record(rec, s);
     for (LayerOps& L : layers) {
-      L.norm_attn->record(rec, s);
+      if (!fused) L.norm_attn->record(rec, s);
       L.mm_q->record(rec, s);
       L.mm_k->record(rec, s);
       L.mm_v->record(rec, s);
@@ -279,19 +287,21 @@ struct GpuTransformer::Impl {
         L.norm_post_attn->record(rec, s);
         L.add_attn->record(rec, s);
       }
-      L.norm_ffn->record(rec, s);
+      if (!fused) L.norm_ffn->record(rec, s);
       L.mm_gate->record(rec, s);
       L.mm_up->record(rec, s);
-      L.act->record(rec, s);
+      if (!fused) L.act->record(rec, s);
       L.mm_down->record(rec, s);
       if (L.add_ffn) {
         L.norm_post_ffn->record(rec, s);
         L.add_ffn->record(rec, s);
       }
     }
-    norm_final->record(rec, s);
-    const uint64_t row = f32_bytes(cfg.dim);
-    rec.copy(xn, row * uint64_t(n - out_rows), final_x, 0, row * uint64_t(out_rows));
+    if (!fused) {
+      norm_final->record(rec, s);
+      const uint64_t row = f32_bytes(cfg.dim);
+      rec.copy(xn, row * uint64_t(n - out_rows), final_x, 0, row * uint64_t(out_rows));
+    }
     mm_out->record(rec, StepShape{uint32_t(out_rows), s.pos});
     if (final_softcap) final_softcap->record(rec, StepShape{uint32_t(out_rows), s.pos});
   }
