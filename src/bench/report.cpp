@@ -64,6 +64,7 @@ json to_json(const Report& r) {
                           {"subgroups", a.subgroups},
                           {"subgroup_matrix", a.subgroup_matrix},
                           {"timestamp_query", a.timestamp_query},
+                          {"validation_off", a.validation_off},
                           {"subgroup_min_size", a.subgroup_min_size},
                           {"subgroup_max_size", a.subgroup_max_size}}},
                         {"bandwidth",
@@ -167,6 +168,7 @@ Report report_from_json(const json& j, const std::string& what) {
     x.subgroups = get<bool>(f, "subgroups", w);
     x.subgroup_matrix = get<bool>(f, "subgroup_matrix", w);
     x.timestamp_query = get<bool>(f, "timestamp_query", w);
+    x.validation_off = get<bool>(f, "validation_off", w);
     x.subgroup_min_size = get<uint32_t>(f, "subgroup_min_size", w);
     x.subgroup_max_size = get<uint32_t>(f, "subgroup_max_size", w);
     const json& b = at(a, "bandwidth", w);

@@ -20,6 +20,7 @@ struct AdapterRecord {
   std::string driver;  // the adapter's description string (Dawn puts the driver version there)
   // Features the engine used on this adapter (what it asked the device for and kernels picked).
   bool shader_f16 = false, subgroups = false, subgroup_matrix = false, timestamp_query = false;
+  bool validation_off = false;  // Dawn ran with skip_validation + disable_robustness (benchmark mode)
   uint32_t subgroup_min_size = 0, subgroup_max_size = 0;
   // Measured in the same run (gpu::measure_bandwidth); roofline shares use the larger figure.
   double copy_gbs = 0, read_gbs = 0;

@@ -47,6 +47,7 @@ AdapterRecord describe_adapter(gpu::Context& ctx, bool measure) {
   a.backend = d.backend, a.type = d.adapter_type, a.library = d.library;
   a.shader_f16 = f.shader_f16, a.subgroups = f.subgroups, a.subgroup_matrix = f.subgroup_matrix;
   a.timestamp_query = f.timestamp_query;
+  a.validation_off = ctx.options().benchmark_mode;
   a.subgroup_min_size = f.subgroup_min_size, a.subgroup_max_size = f.subgroup_max_size;
   if (measure) {
     const gpu::BandwidthResult bw = gpu::measure_bandwidth(ctx);

@@ -61,6 +61,7 @@ static std::vector<std::string> adapter_lines(const Report& r) {
     if (a.subgroups) f += " subgroups";
     if (a.subgroup_matrix) f += " subgroup-matrix";
     if (a.timestamp_query) f += " timestamp-query";
+    if (a.validation_off) f += " (Dawn validation and robustness checks OFF: benchmark mode)";
     out.push_back(cat("adapter ", i, ": ", a.device, " (", a.type, ", ", a.backend, ", vendor ", a.vendor,
                       a.driver.empty() ? "" : ", driver " + a.driver, "); features:", f.empty() ? " none" : f,
                       "; bandwidth: copy ", format_number(a.copy_gbs), " GB/s, read ", format_number(a.read_gbs),

@@ -117,6 +117,7 @@ Context::Context(const WebGpuApi& api, const ContextOptions& options) : api_(api
     const char* env = std::getenv("WGLLM_ADAPTER");
     options_.adapter = env && *env ? env : "auto";
   }
+  if (const char* b = std::getenv("WGLLM_NO_VALIDATION"); b && *b && std::strcmp(b, "0") != 0) options_.benchmark_mode = true;
   const char* prof = std::getenv("WGLLM_PROFILE");
   profile_ = options_.profile || (prof && std::strcmp(prof, "0") != 0 && *prof);
   if (const char* t = std::getenv("WGLLM_GPU_TIMEOUT_S"); t && std::atof(t) > 0) timeout_s_ = std::atof(t);

@@ -29,7 +29,9 @@ struct ContextOptions {
   std::string webgpu_lib;      // explicit webgpu.h library path (else $WGLLM_WEBGPU_LIB, Dawn)
   bool allow_f16 = true;       // use shader-f16 when the adapter has it
   bool allow_subgroups = true; // use subgroups when the adapter has it
-  bool benchmark_mode = false; // Dawn toggles that only drop validation (reported by the bench)
+  // Dawn toggles that only drop validation and robustness checks (skip_validation,
+  // disable_robustness); also $WGLLM_NO_VALIDATION=1. Reports must say when it was on.
+  bool benchmark_mode = false;
   bool profile = false;        // timestamp queries per dispatch (also $WGLLM_PROFILE=1)
   // Caps maxStorageBufferBindingSize below the adapter's (tests of split tensors). 0 = no cap.
   uint64_t max_binding_size_override = 0;
