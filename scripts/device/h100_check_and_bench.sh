@@ -12,6 +12,8 @@ mode=${1:-all}
 shift || true
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
+# The NVIDIA ICD manifest lives outside the loader's default paths on the device image.
+[ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ] && export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 export WGLLM_WEBGPU_LIB=$PWD/.devbin/libwebgpu_wrapper.so
 export WGLLM_CACHE=/tmp/wgllm-models
 B=$PWD/.devbin
