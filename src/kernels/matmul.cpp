@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels/op_helpers.h"
+#include "kernels/quantize_x.h"
 #include "util/error.h"
 
 namespace wgllm::kernels {
@@ -34,7 +35,7 @@ gpu::Groups linear_groups(const gpu::Context& ctx, uint32_t n, uint32_t z) {
 
 MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, const gpu::Buffer& y,
                uint32_t max_tokens, bool accumulate, VecInput vec_input)
-    : kc_(kc), w_(w), max_tokens_(max_tokens), accumulate_(accumulate), vec_input_(vec_input) {
+    : kc_(kc), w_(w), y_(y), max_tokens_(max_tokens), accumulate_(accumulate), vec_input_(vec_input) {
   using Kind = VecInput::Kind;
   if (vec_input.kind != Kind::Plain) {
     if (!vec_input.x || !vec_input.aux) fail("matmul '", w.name, "': a fused input needs its x and aux buffers");
@@ -64,15 +65,10 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
   for (auto& [k, v] : variant_defines(kc, kc.use_f16)) defines[k] = v;
   defines["ENABLES"] = defines["ENABLE"];
   const Kind in = vec_input.kind;
-  const bool gated = in == Kind::SwiGLU || in == Kind::GeGLU;
-  defines["IN_PLAIN"] = in == Kind::Plain ? "" : "//";
-  defines["IN_NORM"] = in == Kind::RmsNorm ? "" : "//";
-  defines["IN_GATED"] = gated ? "" : "//";
-  defines["IN_AUX"] = in == Kind::Plain ? "//" : "";
-  defines["ACT"] = in == Kind::GeGLU ? "gelu_tanh" : "silu";
-  const char* in_names[] = {"", "_norm", "_swiglu", "_geglu"};
-  gpu::KernelSpec vec{"matvec" + suffix + in_names[int(in)], "weights.wgsl+matmul_vec.wgsl+activations.wgsl",
-                      cat(kernel_source("weights.wgsl"), kernel_source("matmul_vec.wgsl"), kernel_source("activations.wgsl")),
+  for (auto& [k, v] : vec_input_defines(in)) defines[k] = v;
+  gpu::KernelSpec vec{"matvec" + suffix + vec_input_suffix(in), "weights.wgsl+matmul_vec.wgsl+matvec_reduce.wgsl+activations.wgsl",
+                      cat(kernel_source("weights.wgsl"), kernel_source("matmul_vec.wgsl"), kernel_source("matvec_reduce.wgsl"),
+                          kernel_source("activations.wgsl")),
                       defines};
   matvec_ = &kc.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(vec));
   for (const char* key : {"IN_PLAIN", "IN_NORM", "IN_GATED", "IN_AUX", "ACT", "ROWS", "SG", "NOSG", "SG_ARGS", "ENABLE"})
@@ -95,6 +91,21 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
     matvec_groups_.emplace_back(kc.ctx, *matvec_, bv);
     matmat_groups_.emplace_back(kc.ctx, *matmat_, b);
   }
+}
+
+bool MatMul::use_quantized_input(const QuantizedX& xq) {
+  if (w_.type != TensorType::Q4_0 || xq.cols != w_.cols) return false;
+  std::map<std::string, std::string> defines = variant_defines(kc_, false);
+  defines["WG"] = std::to_string(wg_);
+  defines["ROWS"] = std::to_string(vec_rows_);
+  gpu::KernelSpec spec{"matvec_Q4_0_q8", "matmul_vec_q8.wgsl+matvec_reduce.wgsl",
+                       cat(kernel_source("matmul_vec_q8.wgsl"), kernel_source("matvec_reduce.wgsl")), defines};
+  matvec_q8_ = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
+  matvec_q8_groups_.clear();
+  for (size_t k = 0; k < w_.chunks.size(); ++k)
+    matvec_q8_groups_.emplace_back(kc_.ctx, *matvec_q8_,
+                                   std::vector<gpu::Binding>{w_.chunks[k], w_.chunks[k], xq.qs, y_, kc_.arena.binding(slots_[k]), xq.ds});
+  return true;
 }
 
 MatMulParams MatMul::params(size_t k, uint32_t n_tokens, uint32_t wg_x) const {
@@ -121,7 +132,8 @@ void MatMul::record(gpu::Recorder& rec, const StepShape& shape) {
     const gpu::Groups g = vec ? linear_groups(kc_.ctx, (rows + vec_rows_ - 1) / vec_rows_)
                               : linear_groups(kc_.ctx, (rows + wg_ - 1) / wg_, (shape.n_tokens + tt_ - 1) / tt_);
     kc_.arena.set(slots_[k], params(k, shape.n_tokens, g.x));
-    rec.dispatch(vec ? *matvec_ : *matmat_, vec ? matvec_groups_[k] : matmat_groups_[k], g, dispatch_bytes(k, shape.n_tokens));
+    if (vec && matvec_q8_) rec.dispatch(*matvec_q8_, matvec_q8_groups_[k], g, dispatch_bytes(k, 1));
+    else rec.dispatch(vec ? *matvec_ : *matmat_, vec ? matvec_groups_[k] : matmat_groups_[k], g, dispatch_bytes(k, shape.n_tokens));
   }
 }
 

@@ -52,17 +52,27 @@ struct VecInput {
   float eps = 0;                     // RmsNorm epsilon
 };
 
+struct QuantizedX;  // quantize_x.h
+// The WGSL defines and profile-name suffix of a VecInput kind (shared with quantize_x).
+std::map<std::string, std::string> vec_input_defines(VecInput::Kind in);
+const char* vec_input_suffix(VecInput::Kind in);
+
 class MatMul {
  public:
   MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, const gpu::Buffer& y, uint32_t max_tokens,
          bool accumulate = false, VecInput vec_input = {});
   void record(gpu::Recorder& rec, const StepShape& shape);
+  // One-token steps of Q4_0 weights read this int8-quantized x instead (dot4I8Packed), when the
+  // adapter compiles it; the caller records the QuantizeX that fills it before this op. Returns
+  // false (and keeps the f32 path) for other weight types.
+  bool use_quantized_input(const QuantizedX& xq);
   // Bytes one dispatch over chunk k reads and writes for n_tokens (the profiler's GB/s).
   double dispatch_bytes(size_t k, uint32_t n_tokens) const;
 
  private:
   KernelContext& kc_;
   const GpuWeight& w_;
+  const gpu::Buffer& y_;
   uint32_t max_tokens_;
   bool accumulate_;
   VecInput vec_input_;
@@ -73,6 +83,8 @@ class MatMul {
   const gpu::Pipeline* matmat_ = nullptr;
   std::vector<gpu::UniformArena::Slot> slots_;          // per chunk
   std::vector<gpu::BindGroup> matvec_groups_, matmat_groups_;  // per chunk
+  const gpu::Pipeline* matvec_q8_ = nullptr;                  // set by use_quantized_input
+  std::vector<gpu::BindGroup> matvec_q8_groups_;
 };
 
 }  // namespace wgllm::kernels

@@ -2,6 +2,7 @@
 // odd shapes, 1 / 3 / 17 tokens, overwrite and accumulate, every variant the adapter has; and
 // chunked weights (a 4 KiB binding limit) matching the unchunked result bit for bit.
 #include "kernels/matmul.h"
+#include "kernels/quantize_x.h"
 
 #include <gtest/gtest.h>
 
@@ -237,6 +238,56 @@ TEST(MatMul, FusedNormAndGatedInputsMatchTheReference) {
           kc.arena.reset();
         }
     }
+  }
+  kc.matvec_rows = 0;
+  kc.use_subgroups = ctx.features().subgroups;
+}
+
+// Q4_0 x int8 activations (dot4I8Packed): the only error is x's rounding to 1/254 of each block's
+// largest magnitude, an NMSE near 3e-5 for normal data; bound 2e-4.
+TEST(MatMul, Q4_0WithQuantizedActivationsMatchesTheReference) {
+  gpu::Context& ctx = shared_context();
+  KernelContext& kc = shared_kernels();
+  using Kind = VecInput::Kind;
+  Rng rng(7);
+  const uint32_t rows = 131, cols = 288;
+  const Matrix m = random_matrix(TensorType::Q4_0, rows, cols, 3);
+  GpuWeight w = upload_weight(ctx, "w", TensorType::Q4_0, rows, cols, m.gguf.data());
+  const std::vector<float> a = random_vector(cols, rng), b = random_vector(cols, rng);
+  gpu::Buffer ab = ctx.create_buffer(cols * 4, gpu::kStorage, "a");
+  gpu::Buffer bb = ctx.create_buffer(cols * 4, gpu::kStorage, "b");
+  gpu::Buffer yb = ctx.create_buffer(rows * 4, gpu::kStorage, "y");
+  ctx.write(ab, a.data(), cols * 4);
+  ctx.write(bb, b.data(), cols * 4);
+  for (Kind kind : {Kind::Plain, Kind::RmsNorm, Kind::SwiGLU}) {
+    const float eps = 1e-6f;
+    std::vector<float> xin(cols);
+    double ss = 0;
+    for (float v : a) ss += double(v) * v;
+    for (uint32_t c = 0; c < cols; ++c) {
+      const double g = a[c];
+      xin[c] = kind == Kind::Plain     ? a[c]
+               : kind == Kind::RmsNorm ? float(g / std::sqrt(ss / cols + eps) * b[c])
+                                       : float(g / (1 + std::exp(-g)) * b[c]);
+    }
+    for (uint32_t mrows : {1u, 4u})
+      for (bool sg : {false, true}) {
+        if (sg && !ctx.features().subgroups) continue;
+        kc.use_subgroups = sg;
+        kc.matvec_rows = mrows;
+        QuantizeX quant(kc, VecInput{kind, &ab, kind == Kind::Plain ? nullptr : &bb, eps}, cols, "xq");
+        MatMul mm(kc, w, ab, yb, 1, /*accumulate=*/true);
+        ASSERT_TRUE(mm.use_quantized_input(quant.output()));
+        const std::vector<float> y0 = random_vector(rows, rng);
+        ctx.write(yb, y0.data(), rows * 4);
+        auto rec = kc.recorder();
+        quant.record(rec);
+        mm.record(rec, StepShape{1, 0});
+        rec.submit();
+        const std::vector<float> y = ctx.read_vector<float>(yb, rows);
+        EXPECT_LT(nmse(m, xin, y0, y, 1, true), 2e-4) << "input " << int(kind) << " rows/wg " << mrows << (sg ? " subgroups" : "");
+        kc.arena.reset();
+      }
   }
   kc.matvec_rows = 0;
   kc.use_subgroups = ctx.features().subgroups;

@@ -31,8 +31,6 @@ fn input_vec(i: u32) -> vec4<f32> {
 alias FT = {{FT}};
 const WG: u32 = {{WG}}u;
 const ROWS: u32 = {{ROWS}}u;
-{{SG}}var<workgroup> red: array<f32, (ROWS + 1u) * 32u>;  // a partial per sum and subgroup (>= 4 lanes each)
-{{NOSG}}var<workgroup> red: array<f32, (ROWS + 1u) * WG>;  // a partial per sum and thread
 
 // IN_NORM: 1 / RMS of x, from its sum of squares; 1 otherwise.
 fn row_scale(sum_sq: f32) -> f32 {
@@ -43,8 +41,7 @@ fn row_scale(sum_sq: f32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32> {{SG_ARGS}}) {
   let row0 = (wid.x + wid.y * p.wg_x) * ROWS;
-  var acc: array<f32, ROWS + 1u>;  // ROWS row sums, then x's sum of squares (IN_NORM)
-  for (var r = 0u; r <= ROWS; r++) { acc[r] = 0.0; }
+  for (var r = 0u; r <= ROWS; r++) { acc[r] = 0.0; }  // acc[ROWS]: x's sum of squares (IN_NORM)
   let n_groups = p.cols / GS;
   for (var k = tid; k < n_groups; k += WG) {
     var xg: array<vec4<FT>, GV>;
@@ -61,32 +58,6 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       }
     }
   }
-{{SG}}  let n_sg = (WG + sgs - 1u) / sgs;
-{{SG}}  for (var r = 0u; r <= ROWS; r++) {
-{{SG}}    let s = subgroupAdd(acc[r]);
-{{SG}}    if (lane == 0u) { red[r * 32u + tid / sgs] = s; }
-{{SG}}  }
-{{SG}}  workgroupBarrier();
-{{SG}}  if (tid < ROWS && row0 + tid < p.chunk_rows) {
-{{SG}}    var total = 0.0;
-{{SG}}    var ss = 0.0;
-{{SG}}    for (var k = 0u; k < n_sg; k++) {
-{{SG}}      total += red[tid * 32u + k];
-{{SG}}      ss += red[ROWS * 32u + k];
-{{SG}}    }
-{{SG}}    let i = p.row_offset + row0 + tid;
-{{SG}}    y[i] = select(0.0, y[i], p.accumulate != 0u) + total * row_scale(ss);
-{{SG}}  }
-{{NOSG}}  for (var r = 0u; r <= ROWS; r++) { red[r * WG + tid] = acc[r]; }
-{{NOSG}}  workgroupBarrier();
-{{NOSG}}  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-{{NOSG}}    if (tid < s) {
-{{NOSG}}      for (var r = 0u; r <= ROWS; r++) { red[r * WG + tid] += red[r * WG + tid + s]; }
-{{NOSG}}    }
-{{NOSG}}    workgroupBarrier();
-{{NOSG}}  }
-{{NOSG}}  if (tid < ROWS && row0 + tid < p.chunk_rows) {
-{{NOSG}}    let i = p.row_offset + row0 + tid;
-{{NOSG}}    y[i] = select(0.0, y[i], p.accumulate != 0u) + red[tid * WG] * row_scale(red[ROWS * WG]);
-{{NOSG}}  }
+{{SG}}  store_rows(tid, row0, lane, sgs);
+{{NOSG}}  store_rows(tid, row0, 0u, 1u);
 }

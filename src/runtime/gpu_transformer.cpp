@@ -9,6 +9,7 @@
 #include "kernels/embedding.h"
 #include "kernels/matmul.h"
 #include "kernels/norm.h"
+#include "kernels/quantize_x.h"
 #include "kernels/rope.h"
 #include "kernels/sampling.h"
 #include "kernels/weights.h"
@@ -45,6 +46,8 @@ struct LayerOps {
   std::unique_ptr<kernels::Attention> attention;
   std::unique_ptr<kernels::GatedActivation> act;
   std::unique_ptr<kernels::Add> add_attn, add_ffn;  // post-norm families only
+  // Decode: int8 copies of the matvecs' inputs (null where no consumer takes them).
+  std::unique_ptr<kernels::QuantizeX> qx_attn, qx_o, qx_ffn, qx_act;
 };
 
 struct GpuTransformer::Impl {
@@ -249,12 +252,35 @@ struct GpuTransformer::Impl {
         L.add_ffn = std::make_unique<kernels::Add>(kc, x, tmp2, x, uint32_t(cfg.dim), uint32_t(batch));
       }
     }
+    if (opt.quantize_activations == 1 || (opt.quantize_activations < 0 && ctx.adapter().adapter_type != "CPU"))
+      for (int l = 0; l < cfg.n_layers; ++l) quantize_inputs(layers[l], l);
     norm_final = std::make_unique<kernels::RmsNorm>(kc, x, output_norm, xn, cfg.dim, cfg.norm_eps, batch);
     mm_out = std::make_unique<kernels::MatMul>(kc, cfg.tied_output ? token_embd : output, final_x, logits, logit_rows, false,
                                                kernels::VecInput{Kind::RmsNorm, &x, &output_norm, cfg.norm_eps});
     if (cfg.final_softcap > 0)
       final_softcap = std::make_unique<kernels::Softcap>(kc, logits, uint32_t(logit_rows * cfg.vocab_size), cfg.final_softcap);
     argmax = std::make_unique<kernels::Argmax>(kc, logits, next_id, uint32_t(cfg.vocab_size));
+  }
+
+  // Gives the decode matvecs of layer l int8 activations where their weights allow it.
+  void quantize_inputs(LayerOps& L, int l) {
+    const ModelConfig& cfg = w.config;
+    using Kind = kernels::VecInput::Kind;
+    auto attach = [&](std::unique_ptr<kernels::QuantizeX>& qx, const kernels::VecInput& in, uint32_t cols, const char* name,
+                      std::initializer_list<kernels::MatMul*> consumers) {
+      qx = std::make_unique<kernels::QuantizeX>(kc, in, cols, cat(name, ".", l));
+      bool used = false;
+      for (kernels::MatMul* mm : consumers) used |= mm->use_quantized_input(qx->output());
+      if (!used) qx.reset();
+    };
+    if (cfg.dim % 32 == 0) {
+      attach(L.qx_attn, {Kind::RmsNorm, &x, &L.attn_norm, cfg.norm_eps}, cfg.dim, "x_attn", {L.mm_q.get(), L.mm_k.get(), L.mm_v.get()});
+      attach(L.qx_ffn, {Kind::RmsNorm, &x, &L.ffn_norm, cfg.norm_eps}, cfg.dim, "x_ffn", {L.mm_gate.get(), L.mm_up.get()});
+    }
+    if (cfg.q_dim() % 32 == 0) attach(L.qx_o, {Kind::Plain, &attn, nullptr, 0}, cfg.q_dim(), "attn_out", {L.mm_o.get()});
+    if (cfg.ffn_dim % 32 == 0)
+      attach(L.qx_act, {cfg.arch->activation == Activation::SiLU ? Kind::SwiGLU : Kind::GeGLU, &gate, &up, 0}, cfg.ffn_dim,
+             "ffn_act", {L.mm_down.get()});
   }
 
   // Records one step of n tokens at `pos`; the logits of the last `out_rows` tokens land in
@@ -266,6 +292,7 @@ struct GpuTransformer::Impl {
     embed->record(rec, s);
     for (LayerOps& L : layers) {
       if (!fused) L.norm_attn->record(rec, s);
+      if (fused && L.qx_attn) L.qx_attn->record(rec);
       L.mm_q->record(rec, s);
       L.mm_k->record(rec, s);
       L.mm_v->record(rec, s);
@@ -282,15 +309,18 @@ struct GpuTransformer::Impl {
       L.rope_k->record(rec, s);
       L.kv_write->record(rec, s);
       L.attention->record(rec, s);
+      if (fused && L.qx_o) L.qx_o->record(rec);
       L.mm_o->record(rec, s);
       if (L.add_attn) {  // x += post_norm(attn_out)
         L.norm_post_attn->record(rec, s);
         L.add_attn->record(rec, s);
       }
       if (!fused) L.norm_ffn->record(rec, s);
+      if (fused && L.qx_ffn) L.qx_ffn->record(rec);
       L.mm_gate->record(rec, s);
       L.mm_up->record(rec, s);
       if (!fused) L.act->record(rec, s);
+      if (fused && L.qx_act) L.qx_act->record(rec);
       L.mm_down->record(rec, s);
       if (L.add_ffn) {
         L.norm_post_ffn->record(rec, s);

@@ -1,0 +1,40 @@
+// The end of every matrix-vector kernel (matmul_vec.wgsl, matmul_vec_q8.wgsl), appended to its
+// source: each thread holds ROWS row partials plus one extra partial in `acc` (matmul_vec's
+// sum of squares of x for a fused RMSNorm; 0 otherwise); they are summed over the workgroup with
+// subgroupAdd ({{SG}} lines) or a tree in workgroup memory ({{NOSG}} lines), and thread r < ROWS
+// writes row r: y = (accumulate ? y : 0) + sum * row_scale(extra sum). The kernel defines
+// row_scale(), ROWS, WG and the bindings y and p.
+var<private> acc: array<f32, ROWS + 1u>;
+{{SG}}var<workgroup> red: array<f32, (ROWS + 1u) * 32u>;  // a partial per sum and subgroup (>= 4 lanes each)
+{{NOSG}}var<workgroup> red: array<f32, (ROWS + 1u) * WG>;  // a partial per sum and thread
+
+fn store_rows(tid: u32, row0: u32, lane: u32, sgs: u32) {
+{{SG}}  let n_sg = (WG + sgs - 1u) / sgs;
+{{SG}}  for (var r = 0u; r <= ROWS; r++) {
+{{SG}}    let s = subgroupAdd(acc[r]);
+{{SG}}    if (lane == 0u) { red[r * 32u + tid / sgs] = s; }
+{{SG}}  }
+{{SG}}  workgroupBarrier();
+{{SG}}  if (tid < ROWS && row0 + tid < p.chunk_rows) {
+{{SG}}    var total = 0.0;
+{{SG}}    var extra = 0.0;
+{{SG}}    for (var k = 0u; k < n_sg; k++) {
+{{SG}}      total += red[tid * 32u + k];
+{{SG}}      extra += red[ROWS * 32u + k];
+{{SG}}    }
+{{SG}}    let i = p.row_offset + row0 + tid;
+{{SG}}    y[i] = select(0.0, y[i], p.accumulate != 0u) + total * row_scale(extra);
+{{SG}}  }
+{{NOSG}}  for (var r = 0u; r <= ROWS; r++) { red[r * WG + tid] = acc[r]; }
+{{NOSG}}  workgroupBarrier();
+{{NOSG}}  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+{{NOSG}}    if (tid < s) {
+{{NOSG}}      for (var r = 0u; r <= ROWS; r++) { red[r * WG + tid] += red[r * WG + tid + s]; }
+{{NOSG}}    }
+{{NOSG}}    workgroupBarrier();
+{{NOSG}}  }
+{{NOSG}}  if (tid < ROWS && row0 + tid < p.chunk_rows) {
+{{NOSG}}    let i = p.row_offset + row0 + tid;
+{{NOSG}}    y[i] = select(0.0, y[i], p.accumulate != 0u) + red[tid * WG] * row_scale(red[ROWS * WG]);
+{{NOSG}}  }
+}
