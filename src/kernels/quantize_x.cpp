@@ -37,6 +37,8 @@ QuantizeX::QuantizeX(KernelContext& kc, const VecInput& in, uint32_t cols, const
   group_ = gpu::BindGroup(kc.ctx, *pipeline_, b);
 }
 
-void QuantizeX::record(gpu::Recorder& rec) { rec.dispatch(*pipeline_, group_, {1}, 4.0 * out_.cols * 1.5); }
+void QuantizeX::record(gpu::Recorder& rec) {
+  rec.dispatch(*pipeline_, group_, {(out_.cols + 255) / 256}, 4.0 * out_.cols * 1.5);
+}
 
 }  // namespace wgllm::kernels

@@ -2,7 +2,8 @@
 // the decode matvecs can take 4-bit x 8-bit dot products four at a time (dot4I8Packed) instead of
 // converting every weight to float (matmul_vec_q8.wgsl). The vector is computed on the fly as
 // matmul_vec.wgsl does (IN_* line prefixes): x, RMSNorm(x) * weight, or act(gate) * up.
-// One workgroup: the RMSNorm needs the whole vector's sum of squares first.
+// A workgroup quantizes 8 blocks, one element per thread; for RMSNorm each workgroup first sums
+// the squares of the whole vector itself (it is small and in cache), so no pass is needed before.
 {{PARAMS}}
 @group(0) @binding(0) var<storage, read> x: array<f32>;             // [cols] (the gate for IN_GATED)
 @group(0) @binding(1) var<storage, read_write> qs: array<u32>;      // [cols / 4] int8 x4
@@ -12,6 +13,7 @@
 
 const WG: u32 = 256u;
 var<workgroup> red: array<f32, WG>;
+var<workgroup> qv: array<i32, WG>;
 
 fn input_at(i: u32, scale: f32) -> f32 {
 {{IN_PLAIN}}  return x[i];
@@ -20,7 +22,7 @@ fn input_at(i: u32, scale: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) tid: u32) {
+fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   var scale = 1.0;
 {{IN_NORM}}  var ss = 0.0;
 {{IN_NORM}}  for (var i = tid; i < p.cols; i += WG) { ss += x[i] * x[i]; }
@@ -31,25 +33,29 @@ fn main(@builtin(local_invocation_index) tid: u32) {
 {{IN_NORM}}    workgroupBarrier();
 {{IN_NORM}}  }
 {{IN_NORM}}  scale = inverseSqrt(red[0] / f32(p.cols) + p.eps);
-  for (var b = tid; b < p.cols / 32u; b += WG) {
-    var v: array<f32, 32>;
-    var amax = 0.0;
-    for (var j = 0u; j < 32u; j++) {
-      v[j] = input_at(32u * b + j, scale);
-      amax = max(amax, abs(v[j]));
-    }
-    let d = amax / 127.0;
-    let inv = select(0.0, 1.0 / d, d > 0.0);
-    var sum = 0i;
-    for (var w = 0u; w < 8u; w++) {
-      var word = 0u;
-      for (var j = 0u; j < 4u; j++) {
-        let q = i32(round(v[4u * w + j] * inv));
-        sum += q;
-        word |= (bitcast<u32>(q) & 0xFFu) << (8u * j);
-      }
-      qs[8u * b + w] = word;
-    }
-    ds[b] = vec2<f32>(d, d * f32(sum));
+{{IN_NORM}}  workgroupBarrier();
+  let e = wid.x * WG + tid;  // this thread's element; lane = tid % 32 within its block
+  let lane = tid % 32u;
+  var v = 0.0;
+  if (e < p.cols) { v = input_at(e, scale); }
+  red[tid] = abs(v);  // the block's largest magnitude, by a tree over its 32 threads
+  workgroupBarrier();
+  for (var s = 16u; s > 0u; s >>= 1u) {
+    if (lane < s) { red[tid] = max(red[tid], red[tid + s]); }
+    workgroupBarrier();
   }
+  let d = red[tid - lane] / 127.0;
+  let q = select(0i, i32(round(v / d)), d > 0.0);
+  qv[tid] = q;
+  workgroupBarrier();
+  if (e < p.cols && tid % 4u == 0u) {
+    qs[e / 4u] = (bitcast<u32>(qv[tid]) & 0xFFu) | ((bitcast<u32>(qv[tid + 1u]) & 0xFFu) << 8u) |
+                 ((bitcast<u32>(qv[tid + 2u]) & 0xFFu) << 16u) | ((bitcast<u32>(qv[tid + 3u]) & 0xFFu) << 24u);
+  }
+  workgroupBarrier();  // the packing above reads qv before the sum below overwrites it
+  for (var s = 16u; s > 0u; s >>= 1u) {  // the block's sum of int8 values
+    if (lane < s) { qv[tid] += qv[tid + s]; }
+    workgroupBarrier();
+  }
+  if (e < p.cols && lane == 0u) { ds[e / 32u] = vec2<f32>(d, d * f32(qv[tid])); }
 }
