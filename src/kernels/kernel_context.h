@@ -10,6 +10,7 @@
 //  - Weights are GpuWeight (weights.h): GGUF blocks repacked at load, split by rows into chunks
 //    no larger than maxStorageBufferBindingSize; ops dispatch once per chunk.
 #pragma once
+#include <cstdlib>
 #include <memory>
 
 #include "gpu/context.h"
@@ -30,7 +31,14 @@ struct KernelContext {
   gpu::UniformArena arena;
   bool use_f16;        // f16 arithmetic inside kernels (activations stay f32 in memory)
   bool use_subgroups;  // subgroup reductions instead of workgroup-memory trees
-  uint32_t matvec_rows = 0;  // rows per matrix-vector workgroup; 0: chosen for the adapter
+  // Matrix-vector shape: rows per workgroup and threads per workgroup; 0 = chosen for the
+  // adapter. Tuning knobs, also from $WGLLM_MATVEC_ROWS / $WGLLM_MATVEC_WG.
+  uint32_t matvec_rows = env_u32("WGLLM_MATVEC_ROWS");
+  uint32_t matvec_wg = env_u32("WGLLM_MATVEC_WG");
+  static uint32_t env_u32(const char* name) {
+    const char* v = std::getenv(name);
+    return v ? uint32_t(std::strtoul(v, nullptr, 10)) : 0;
+  }
   // A recorder that flushes this context's uniform arena before submitting.
   gpu::Recorder recorder(gpu::Profile* profile = nullptr) { return gpu::Recorder(ctx, profile, {&arena}); }
 };

@@ -54,12 +54,13 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
   // Matrix-vector: a workgroup of wg_ threads owns vec_rows_ rows (see matmul_vec.wgsl). On a CPU
   // adapter (SwiftShader) one row per workgroup keeps its many small invocations busy.
   const bool cpu = kc.ctx.adapter().adapter_type == "CPU";
-  tpr_ = wg_;
   vec_rows_ = kc.matvec_rows ? kc.matvec_rows : cpu ? 1 : 4;
+  vec_wg_ = kc.matvec_wg ? kc.matvec_wg : 128;
+  tpr_ = vec_wg_;
   // A CPU adapter (SwiftShader) gains nothing from big token tiles and compiles them slowly.
   if (cpu) tt_ = 2;
   defines["FT"] = kc.use_f16 ? "f16" : "f32";
-  defines["WG"] = std::to_string(wg_);
+  defines["WG"] = std::to_string(vec_wg_);
   defines["ROWS"] = std::to_string(vec_rows_);
   const std::string suffix = cat("_", tensor_type_name(w.type), kc.use_f16 ? "_f16" : "");
   for (auto& [k, v] : variant_defines(kc, kc.use_f16)) defines[k] = v;
@@ -73,6 +74,7 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
   matvec_ = &kc.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(vec));
   for (const char* key : {"IN_PLAIN", "IN_NORM", "IN_GATED", "IN_AUX", "ACT", "ROWS", "SG", "NOSG", "SG_ARGS", "ENABLE"})
     defines.erase(key);  // matvec-only choices: one matmat pipeline serves every input kind
+  defines["WG"] = std::to_string(wg_);
   defines["ENABLES"] = kc.use_f16 ? "enable f16;" : "";
   defines["TT"] = std::to_string(tt_);
   defines["KC"] = std::to_string(kc_cols_);
@@ -96,7 +98,7 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
 bool MatMul::use_quantized_input(const QuantizedX& xq) {
   if (w_.type != TensorType::Q4_0 || xq.cols != w_.cols) return false;
   std::map<std::string, std::string> defines = variant_defines(kc_, false);
-  defines["WG"] = std::to_string(wg_);
+  defines["WG"] = std::to_string(vec_wg_);
   defines["ROWS"] = std::to_string(vec_rows_);
   gpu::KernelSpec spec{"matvec_Q4_0_q8", "matmul_vec_q8.wgsl+matvec_reduce.wgsl",
                        cat(kernel_source("matmul_vec_q8.wgsl"), kernel_source("matvec_reduce.wgsl")), defines};

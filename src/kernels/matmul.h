@@ -77,6 +77,7 @@ class MatMul {
   bool accumulate_;
   VecInput vec_input_;
   uint32_t vec_rows_ = 4;  // rows per matvec workgroup
+  uint32_t vec_wg_ = 128;  // threads per matvec workgroup
   uint32_t tpr_ = 1, wg_ = 128, tt_ = 8, kc_cols_ = 128;
   MatMulParams params(size_t k, uint32_t n_tokens, uint32_t wg_x) const;
   const gpu::Pipeline* matvec_ = nullptr;

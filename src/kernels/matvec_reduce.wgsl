@@ -5,22 +5,23 @@
 // writes row r: y = (accumulate ? y : 0) + sum * row_scale(extra sum). The kernel defines
 // row_scale(), ROWS, WG and the bindings y and p.
 var<private> acc: array<f32, ROWS + 1u>;
-{{SG}}var<workgroup> red: array<f32, (ROWS + 1u) * 32u>;  // a partial per sum and subgroup (>= 4 lanes each)
+{{SG}}const NSG: u32 = (WG + 3u) / 4u;  // most subgroups a workgroup can have (WebGPU subgroups have >= 4 lanes)
+{{SG}}var<workgroup> red: array<f32, (ROWS + 1u) * NSG>;  // a partial per sum and subgroup
 {{NOSG}}var<workgroup> red: array<f32, (ROWS + 1u) * WG>;  // a partial per sum and thread
 
 fn store_rows(tid: u32, row0: u32, lane: u32, sgs: u32) {
 {{SG}}  let n_sg = (WG + sgs - 1u) / sgs;
 {{SG}}  for (var r = 0u; r <= ROWS; r++) {
 {{SG}}    let s = subgroupAdd(acc[r]);
-{{SG}}    if (lane == 0u) { red[r * 32u + tid / sgs] = s; }
+{{SG}}    if (lane == 0u) { red[r * NSG + tid / sgs] = s; }
 {{SG}}  }
 {{SG}}  workgroupBarrier();
 {{SG}}  if (tid < ROWS && row0 + tid < p.chunk_rows) {
 {{SG}}    var total = 0.0;
 {{SG}}    var extra = 0.0;
 {{SG}}    for (var k = 0u; k < n_sg; k++) {
-{{SG}}      total += red[tid * 32u + k];
-{{SG}}      extra += red[ROWS * 32u + k];
+{{SG}}      total += red[tid * NSG + k];
+{{SG}}      extra += red[ROWS * NSG + k];
 {{SG}}    }
 {{SG}}    let i = p.row_offset + row0 + tid;
 {{SG}}    y[i] = select(0.0, y[i], p.accumulate != 0u) + total * row_scale(extra);
