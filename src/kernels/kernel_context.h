@@ -19,13 +19,16 @@
 
 namespace wgllm::kernels {
 
+struct QuantizedX;  // quantize_x.h
+
 // The WGSL source of a kernel file in src/kernels (embedded at build time).
 std::string_view kernel_source(std::string_view file_name);
 
 struct KernelContext {
   explicit KernelContext(gpu::Context& c, uint32_t uniform_slots = 8192)
       : ctx(c), pipelines(c), arena(c, uniform_slots, "kernel-params"),
-        use_f16(c.features().shader_f16), use_subgroups(c.features().subgroups) {}
+        use_f16(c.features().shader_f16), use_subgroups(c.features().subgroups),
+        quantize_activations(c.adapter().adapter_type != "CPU") {}
   gpu::Context& ctx;
   gpu::PipelineCache pipelines;
   gpu::UniformArena arena;
@@ -39,6 +42,13 @@ struct KernelContext {
     const char* v = std::getenv(name);
     return v ? uint32_t(std::strtoul(v, nullptr, 10)) : 0;
   }
+  // Steps of several tokens multiply Q4_0 / Q8_0 weights by int8-quantized activations (an int8
+  // GEMM with DP4A, matmul_mat_q8.wgsl) instead of f32 ones. Off on CPU adapters (no DP4A there).
+  bool quantize_activations;
+  // That GEMM's tile preset (matmul.cpp); 0 = chosen for the adapter. Also $WGLLM_GEMM_TILE.
+  uint32_t gemm_tile = env_u32("WGLLM_GEMM_TILE");
+  // The GEMM's quantized activations: one buffer shared by every MatMul built on this context.
+  std::shared_ptr<QuantizedX> gemm_x;
   // A recorder that flushes this context's uniform arena before submitting.
   gpu::Recorder recorder(gpu::Profile* profile = nullptr) { return gpu::Recorder(ctx, profile, {&arena}); }
 };

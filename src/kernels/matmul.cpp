@@ -16,7 +16,29 @@ uint32_t next_pow2(uint32_t v) {
   return p;
 }
 
+// Tile presets of the int8 GEMM (matmul_mat_q8.wgsl), kc.gemm_tile = index + 1: rows x tokens
+// per workgroup, the per-thread register tile, blocks of 32 columns staged per K step.
+struct GemmTile {
+  uint32_t bm, bn, tm, tn, kb;
+};
+constexpr GemmTile kGemmTiles[] = {
+    {16, 8, 2, 2, 2},    // 1: CPU adapters: 32 threads, small and quick to compile
+    {64, 64, 4, 4, 4},   // 2: GPUs: 256 threads, 20 KiB of workgroup memory
+    {128, 64, 8, 4, 2},  // 3: GPUs, a larger register tile: 256 threads, 14 KiB
+};
+
 }  // namespace
+
+struct MatMul::GemmQ8 {
+  GemmTile tile;
+  const gpu::Pipeline* quantize;
+  const gpu::Pipeline* gemm;
+  std::shared_ptr<QuantizedX> x;  // kc.gemm_x when this op was built
+  gpu::BindGroup quantize_group;
+  std::vector<gpu::BindGroup> groups;  // per chunk
+};
+
+MatMul::~MatMul() = default;
 
 std::map<std::string, std::string> weight_defines(TensorType type) {
   const GpuLayout& l = gpu_layout(type);
@@ -93,6 +115,42 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
     matvec_groups_.emplace_back(kc.ctx, *matvec_, bv);
     matmat_groups_.emplace_back(kc.ctx, *matmat_, b);
   }
+  if (kc.quantize_activations && max_tokens > 1 && (w.type == TensorType::Q4_0 || w.type == TensorType::Q8_0))
+    setup_gemm_q8(x);
+}
+
+void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
+  const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
+  const uint32_t preset = kc_.gemm_tile ? kc_.gemm_tile : cpu ? 1 : 2;
+  if (preset > std::size(kGemmTiles)) fail("matmul '", w_.name, "': no GEMM tile preset ", preset);
+  gemm_ = std::make_unique<GemmQ8>();
+  const GemmTile t = gemm_->tile = kGemmTiles[preset - 1];
+  // One quantized x serves every op of the context: an op quantizes its x right before its GEMM
+  // in the same command stream, and WebGPU orders dispatches, so no two ops need it at once. A
+  // larger op replaces the context's buffer; ops built before keep theirs.
+  const uint64_t elems = uint64_t(max_tokens_) * w_.cols;
+  if (!kc_.gemm_x || kc_.gemm_x->qs.size() < elems) {
+    kc_.gemm_x = std::make_shared<QuantizedX>();
+    kc_.gemm_x->cols = w_.cols;
+    kc_.gemm_x->qs = kc_.ctx.create_buffer(elems, gpu::kStorage, "gemm_x.q8");
+    kc_.gemm_x->ds = kc_.ctx.create_buffer(elems / 32 * 8, gpu::kStorage, "gemm_x.q8_scales");
+  }
+  gemm_->x = kc_.gemm_x;
+  gpu::KernelSpec q{"quantize_x_batch", "quantize_x_batch.wgsl", cat(kernel_source("quantize_x_batch.wgsl")), {}};
+  gemm_->quantize = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(q));
+  const std::map<std::string, std::string> defines = {
+      {"TYPE", std::string(tensor_type_name(w_.type))}, {"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)},
+      {"TM", std::to_string(t.tm)}, {"TN", std::to_string(t.tn)}, {"KB", std::to_string(t.kb)}};
+  gpu::KernelSpec g{cat("matmat_q8_", tensor_type_name(w_.type)), "matmul_mat_q8.wgsl", cat(kernel_source("matmul_mat_q8.wgsl")),
+                    defines};
+  gemm_->gemm = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(g));
+  // The quantize pass reads n_tokens and cols from chunk 0's parameters.
+  gemm_->quantize_group = gpu::BindGroup(kc_.ctx, *gemm_->quantize,
+                                         {x, gemm_->x->qs, gemm_->x->ds, kc_.arena.binding(slots_[0])});
+  for (size_t k = 0; k < w_.chunks.size(); ++k)
+    gemm_->groups.emplace_back(kc_.ctx, *gemm_->gemm,
+                               std::vector<gpu::Binding>{w_.chunks[k], w_.chunks[k], gemm_->x->qs, y_,
+                                                         kc_.arena.binding(slots_[k]), gemm_->x->ds});
 }
 
 bool MatMul::use_quantized_input(const QuantizedX& xq) {
@@ -121,6 +179,10 @@ double MatMul::dispatch_bytes(size_t k, uint32_t n_tokens) const {
   const double rows = w_.chunk_rows(k), weight = double(w_.chunks[k].size());
   const double y_bytes = 4.0 * n_tokens * rows * (accumulate_ ? 2 : 1);
   if (n_tokens == 1) return weight + 4.0 * w_.cols + y_bytes;
+  if (gemm_) {  // weights once per token tile, x (1 byte + 8 bytes per 32) once per row tile
+    const double token_tiles = (n_tokens + gemm_->tile.bn - 1) / gemm_->tile.bn, row_tiles = std::ceil(rows / gemm_->tile.bm);
+    return weight * token_tiles + 1.25 * n_tokens * w_.cols * row_tiles + y_bytes;
+  }
   const double token_tiles = (n_tokens + tt_ - 1) / tt_, row_tiles = std::ceil(rows / wg_);
   return weight * token_tiles + 4.0 * n_tokens * w_.cols * row_tiles + y_bytes;
 }
@@ -129,6 +191,17 @@ void MatMul::record(gpu::Recorder& rec, const StepShape& shape) {
   if (shape.n_tokens == 0 || shape.n_tokens > max_tokens_)
     fail("matmul '", w_.name, "': ", shape.n_tokens, " tokens, built for at most ", max_tokens_);
   const bool vec = shape.n_tokens == 1;
+  if (!vec && gemm_) {
+    const uint32_t n = shape.n_tokens, nb = w_.cols / 32;
+    const GemmTile t = gemm_->tile;
+    rec.dispatch(*gemm_->quantize, gemm_->quantize_group, {(nb + 63) / 64, n}, 4.0 * n * w_.cols * (1 + 1.25 / 4));
+    for (size_t k = 0; k < w_.chunks.size(); ++k) {
+      const gpu::Groups g = linear_groups(kc_.ctx, (w_.chunk_rows(k) + t.bm - 1) / t.bm, (n + t.bn - 1) / t.bn);
+      kc_.arena.set(slots_[k], params(k, n, g.x));
+      rec.dispatch(*gemm_->gemm, gemm_->groups[k], g, dispatch_bytes(k, n));
+    }
+    return;
+  }
   for (size_t k = 0; k < w_.chunks.size(); ++k) {
     const uint32_t rows = w_.chunk_rows(k);
     const gpu::Groups g = vec ? linear_groups(kc_.ctx, (rows + vec_rows_ - 1) / vec_rows_)

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 
 #include "util/rng.h"
@@ -138,6 +139,7 @@ TEST(MatMul, EveryTypeMatchesTheCpuReference) {
     kc.use_f16 = var.f16;
     kc.use_subgroups = var.subgroups;
     kc.matvec_rows = var.matvec_rows;
+    kc.quantize_activations = false;  // f32 activations: the int8 GEMM has its own test below
     uint64_t seed = 1;
     for (TensorType t : kTypes) {
       const auto cols = test_cols(t);
@@ -162,6 +164,7 @@ TEST(MatMul, EveryTypeMatchesTheCpuReference) {
     }
   }
   kc.matvec_rows = 0;
+  kc.quantize_activations = ctx.adapter().adapter_type != "CPU";
 }
 
 TEST(MatMul, ChunkedWeightsMatchUnchunkedExactly) {
@@ -183,14 +186,69 @@ TEST(MatMul, ChunkedWeightsMatchUnchunkedExactly) {
       Rng rng(seed);
       const auto x = random_vector(size_t(max_tokens) * c, rng);
       const auto y0 = random_vector(size_t(max_tokens) * rows, rng);
-      for (bool acc : {false, true}) {
-        const auto a = run_matmul(kw, m, t, x, y0, {1, 3}, max_tokens, acc);
-        const auto b = run_matmul(ks, m, t, x, y0, {1, 3}, max_tokens, acc);
-        EXPECT_EQ(a, b) << tensor_type_name(t) << " in " << probe.chunks.size() << " chunks, " << var.name();
-        EXPECT_LT(nmse(m, x, y0, b[1], 3, acc), bound(var)) << tensor_type_name(t);
+      for (bool q8 : {false, true})  // f32 activations, then int8 ones (the GEMM; Q4_0 and Q8_0 only)
+        for (bool acc : {false, true}) {
+          kw.quantize_activations = ks.quantize_activations = q8;
+          const auto a = run_matmul(kw, m, t, x, y0, {1, 3}, max_tokens, acc);
+          const auto b = run_matmul(ks, m, t, x, y0, {1, 3}, max_tokens, acc);
+          EXPECT_EQ(a, b) << tensor_type_name(t) << " in " << probe.chunks.size() << " chunks, " << var.name()
+                          << (q8 ? " int8 x" : "");
+          EXPECT_LT(nmse(m, x, y0, b[1], 3, acc), q8 ? 2e-4 : bound(var)) << tensor_type_name(t);
+        }
+    }
+  }
+  kw.quantize_activations = split.adapter().adapter_type != "CPU";
+}
+
+// x quantized as quantize_x_batch.wgsl does, per token and block of 32: d = max|x| / 127, round(x / d) * d.
+std::vector<float> quantize_blocks(const std::vector<float>& x) {
+  std::vector<float> q(x.size());
+  for (size_t b = 0; b < x.size(); b += 32) {
+    float amax = 0;
+    for (size_t j = b; j < b + 32; ++j) amax = std::max(amax, std::fabs(x[j]));
+    const float d = amax / 127.0f, inv = d > 0 ? 1.0f / d : 0.0f;
+    for (size_t j = b; j < b + 32; ++j) q[j] = std::nearbyint(x[j] * inv) * d;
+  }
+  return q;
+}
+
+// Steps of several tokens with int8-quantized activations (quantize_x_batch + the DP4A GEMM), for
+// every tile preset, at odd row / block / token counts (70 tokens: several token tiles, one partial).
+// Against the reference on x quantized the same way on the CPU, the integer path is exact up to
+// f32 sums (~5e-15 here; a rare rounding tie resolved differently adds ~5e-10): NMSE < 1e-8.
+// Against the exact reference the activation rounding (1/254 of each block's largest magnitude)
+// gives ~3e-5: bound 2e-4.
+TEST(MatMul, Int8GemmMatchesTheReference) {
+  gpu::Context& ctx = shared_context();
+  KernelContext& kc = shared_kernels();
+  kc.quantize_activations = true;
+  const uint32_t tile = kc.gemm_tile;
+  uint64_t seed = 300;
+  for (uint32_t preset : {1u, 2u, 3u}) {
+    kc.gemm_tile = preset;
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0}) {
+      const std::tuple<uint32_t, uint32_t, bool> shapes[] = {{37, 288, false}, {131, 96, true}};
+      for (auto [rows, c, acc] : shapes) {
+        const Matrix m = random_matrix(t, rows, c, ++seed);
+        Rng rng(seed * 3);
+        const uint32_t max_tokens = 70;
+        const auto x = random_vector(size_t(max_tokens) * c, rng);
+        const auto xq = quantize_blocks(x);
+        const auto y0 = random_vector(size_t(max_tokens) * rows, rng);
+        const std::vector<uint32_t> ns = {2, 17, 70};
+        const auto ys = run_matmul(kc, m, t, x, y0, ns, max_tokens, acc);
+        for (size_t i = 0; i < ns.size(); ++i) {
+          const std::string what = cat(tensor_type_name(t), " ", rows, "x", c, " n_tokens ", ns[i], acc ? " accumulate" : "",
+                                       " tile preset ", preset);
+          EXPECT_LT(nmse(m, xq, y0, ys[i], ns[i], acc), 1e-8) << what;
+          EXPECT_LT(nmse(m, x, y0, ys[i], ns[i], acc), 2e-4) << what;
+          for (size_t j = size_t(ns[i]) * rows; j < y0.size(); ++j) ASSERT_EQ(ys[i][j], y0[j]) << what;
+        }
       }
     }
   }
+  kc.gemm_tile = tile;
+  kc.quantize_activations = ctx.adapter().adapter_type != "CPU";
 }
 
 // Decode steps read their x as RMSNorm(x) * weight or act(gate) * up computed inside the matvec.
