@@ -6,28 +6,33 @@ namespace wgllm::kernels {
 namespace {
 
 constexpr uint32_t kWorkgroup = 64;  // keys per tile; also >= head_dim / 4
+constexpr uint32_t kDecodeWorkgroup = 128;  // keys per decode tile
+constexpr uint32_t kMaxHeadsPerBlock = 8;   // query heads per decode workgroup, at most
 
-// One pipeline serves every head_dim (the query tile is sized for the largest, 1 KiB).
-gpu::KernelSpec attention_spec(const KernelContext& kc, const char* entry, bool f16_cache) {
+// attend, combine and kv_write serve every head_dim (the query tile is sized for the largest,
+// 1 KiB); decode is compiled for one head_dim (unrolled dot products) and heads per block.
+gpu::KernelSpec attention_spec(const KernelContext& kc, const char* entry, bool f16_cache, uint32_t head_dim = 4,
+                               uint32_t heads_per_block = 1) {
   const bool native_f16 = f16_cache && kc.use_f16;
   gpu::KernelSpec spec{entry, "attention.wgsl", std::string(kernel_source("attention.wgsl")), variant_defines(kc, native_f16)};
   spec.entry = entry;
   spec.defines["WG"] = std::to_string(kWorkgroup);
   spec.defines["D4_MAX"] = std::to_string(kWorkgroup);
-  if (!f16_cache) {
-    spec.defines["KV_T"] = "vec4<f32>";
-    spec.defines["KV_DECODE"] = "x";
-    spec.defines["KV_ENCODE"] = "v";
-  } else if (native_f16) {
-    spec.defines["KV_T"] = "vec4<f16>";
-    spec.defines["KV_DECODE"] = "vec4<f32>(x)";
-    spec.defines["KV_ENCODE"] = "vec4<f16>(v)";
-  } else {
-    spec.defines["KV_T"] = "vec2<u32>";
-    spec.defines["KV_DECODE"] = "vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y))";
-    spec.defines["KV_ENCODE"] = "vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw))";
-  }
+  spec.defines["DWG"] = std::to_string(kDecodeWorkgroup);
+  spec.defines["HD4"] = std::to_string(head_dim / 4);
+  spec.defines["HPW"] = std::to_string(heads_per_block);
+  kv_cache_defines(spec, f16_cache, native_f16);
   return gpu::PipelineCache::with_params<AttentionParams>(spec);
+}
+
+// The most query heads of one kv group (n_heads / n_kv_heads of them) that a decode workgroup
+// can take: a divisor of the group, with one P.V invocation per (head, column).
+uint32_t heads_per_block(uint32_t group, uint32_t head_dim) {
+  const uint32_t cap = std::min(kMaxHeadsPerBlock, kDecodeWorkgroup / (head_dim / 4));
+  uint32_t best = 1;
+  for (uint32_t h = 1; h <= std::min(cap, group); ++h)
+    if (group % h == 0) best = h;
+  return best;
 }
 
 void check_head_dim(const char* op, uint32_t head_dim) {
@@ -42,6 +47,22 @@ void check_context(const char* op, const StepShape& shape, uint32_t max_tokens, 
 }
 
 }  // namespace
+
+void kv_cache_defines(gpu::KernelSpec& spec, bool f16_cache, bool native_f16) {
+  if (!f16_cache) {
+    spec.defines["KV_T"] = "vec4<f32>";
+    spec.defines["KV_DECODE"] = "x";
+    spec.defines["KV_ENCODE"] = "v";
+  } else if (native_f16) {
+    spec.defines["KV_T"] = "vec4<f16>";
+    spec.defines["KV_DECODE"] = "vec4<f32>(x)";
+    spec.defines["KV_ENCODE"] = "vec4<f16>(v)";
+  } else {
+    spec.defines["KV_T"] = "vec2<u32>";
+    spec.defines["KV_DECODE"] = "vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y))";
+    spec.defines["KV_ENCODE"] = "vec2<u32>(pack2x16float(v.xy), pack2x16float(v.zw))";
+  }
+}
 
 uint64_t kv_cache_bytes(uint32_t max_ctx, uint32_t kv_dim, bool f16_cache) {
   return uint64_t(max_ctx) * kv_dim * (f16_cache ? 2 : 4);
@@ -93,11 +114,14 @@ Attention::Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer&
   const uint32_t max_splits = (max_ctx + split_keys_ - 1) / split_keys_;
   scratch_ = kc.ctx.create_buffer(uint64_t(n_heads) * max_splits * (1 + head_dim / 4) * 16, gpu::kStorage,
                                   "attention-splits");
+  heads_per_block_ = heads_per_block(n_heads / n_kv_heads, head_dim);
   attend_ = &kc.pipelines.get(attention_spec(kc, "attend", f16_cache));
+  decode_ = &kc.pipelines.get(attention_spec(kc, "decode", f16_cache, head_dim, heads_per_block_));
   combine_ = &kc.pipelines.get(attention_spec(kc, "combine", f16_cache));
   attend_slot_ = kc.arena.alloc(params_);
   combine_slot_ = kc.arena.alloc(params_);
   attend_group_ = gpu::BindGroup(kc.ctx, *attend_, {q, k_cache, v_cache, out, scratch_, kc.arena.binding(attend_slot_)});
+  decode_group_ = gpu::BindGroup(kc.ctx, *decode_, {q, k_cache, v_cache, out, scratch_, kc.arena.binding(attend_slot_)});
   combine_group_ = gpu::BindGroup(kc.ctx, *combine_, {scratch_, out, kc.arena.binding(combine_slot_)});
 }
 
@@ -118,7 +142,10 @@ void Attention::record(gpu::Recorder& rec, const StepShape& shape) {
   kc_.arena.set(combine_slot_, params_);
   const double kv_bytes = 2.0 * keys * params_.n_kv_heads * params_.head_dim * cache_elem_bytes_;
   const double qo_bytes = 8.0 * shape.n_tokens * params_.n_heads * params_.head_dim;
-  rec.dispatch(*attend_, attend_group_, {params_.n_splits, params_.n_heads, shape.n_tokens}, kv_bytes + qo_bytes);
+  if (shape.n_tokens == 1)
+    rec.dispatch(*decode_, decode_group_, {params_.n_splits, params_.n_heads / heads_per_block_}, kv_bytes + qo_bytes);
+  else
+    rec.dispatch(*attend_, attend_group_, {params_.n_splits, params_.n_heads, shape.n_tokens}, kv_bytes + qo_bytes);
   if (params_.n_splits > 1)
     rec.dispatch(*combine_, combine_group_, {params_.n_heads, shape.n_tokens},
                  16.0 * params_.n_heads * params_.n_splits * (1 + params_.head_dim / 4));

@@ -8,6 +8,11 @@ namespace wgllm::kernels {
 // kv_dim = n_kv_heads * head_dim.
 uint64_t kv_cache_bytes(uint32_t max_ctx, uint32_t kv_dim, bool f16_cache);
 
+// Sets KV_T (one 4-element group of a cache), KV_DECODE(x) -> vec4<f32> and KV_ENCODE(v) -> KV_T
+// for a kernel that reads or writes caches: f32, f16 as packed u32 pairs, or native f16
+// (native_f16: the kernel must enable f16).
+void kv_cache_defines(gpu::KernelSpec& spec, bool f16_cache, bool native_f16);
+
 struct AttentionParams {
   uint32_t n_heads, n_kv_heads, head_dim, pos;
   float scale, softcap;
@@ -44,8 +49,10 @@ class KvCacheWrite {
 // p - j < sliding_window. cap(x) = softcap * tanh(x / softcap) when softcap > 0 (Gemma-2).
 // q, out: f32 [max_tokens][n_heads * head_dim]; caches as KvCacheWrite (rows 0..pos+n_tokens-1
 // written). head_dim: a multiple of 4, at most 256; n_heads a multiple of n_kv_heads.
-// Decoding (n_tokens == 1) splits the keys into runs of split_keys, one workgroup each, merged
-// by a second pass (scratch owned by the op).
+// Decoding (n_tokens == 1) runs the `decode` kernel: one workgroup per block of query heads that
+// share a kv head (K/V read once per block); a context longer than split_keys is split into runs
+// of split_keys keys, one workgroup each, merged by a second pass (scratch owned by the op).
+// Prefill runs `attend`, one workgroup per (query head, token).
 class Attention {
  public:
   Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer& k_cache, const gpu::Buffer& v_cache,
@@ -57,9 +64,10 @@ class Attention {
 
  private:
   KernelContext& kc_;
-  const gpu::Pipeline *attend_, *combine_;
+  const gpu::Pipeline *attend_, *decode_, *combine_;
   gpu::Buffer scratch_;
-  gpu::BindGroup attend_group_, combine_group_;
+  gpu::BindGroup attend_group_, decode_group_, combine_group_;
+  uint32_t heads_per_block_;
   gpu::UniformArena::Slot attend_slot_, combine_slot_;
   AttentionParams params_{};
   uint32_t max_ctx_, max_tokens_, split_keys_;

@@ -8,11 +8,20 @@
 // of WG keys, one key per invocation, with an online softmax (running max m, sum l, acc). With
 // one split the result goes straight to `out`; with several (decode: flash-decoding, so a long
 // context fills the GPU) each split writes (m, l, acc) to `scratch` and `combine` merges them.
+//
+// decode (one query token): one workgroup per (split, block of HPW query heads sharing a kv head),
+// so each K/V row is read once for the whole block. Tiles of DWG keys: one key per invocation
+// for the scores (HPW dot products from one K row), then invocation (slice, head, column) sums
+// p * V over every NS-th key of the tile. A context of up to split_len keys is one dispatch.
 // Lines starting with {{SG}} / {{NOSG}} are the subgroup / workgroup-memory reduction variants.
 {{ENABLE}}
 {{PARAMS}}
 const WG: u32 = {{WG}}u;
 const D4_MAX: u32 = {{D4_MAX}}u;  // the largest head_dim / 4 (= WG)
+const DWG: u32 = {{DWG}}u;  // invocations of a decode workgroup = keys per tile (a power of 2)
+const HD4: u32 = {{HD4}}u;  // head_dim / 4 of the decode pipeline
+const HPW: u32 = {{HPW}}u;  // query heads per decode workgroup (HPW * HD4 <= DWG)
+const NS: u32 = DWG / (HPW * HD4);  // key slices of decode's P.V phase
 const NEG_BIG: f32 = -3.0e38;      // "minus infinity" (exp of it minus anything is 0)
 
 fn kv_decode(x: {{KV_T}}) -> vec4<f32> { return {{KV_DECODE}}; }
@@ -160,4 +169,116 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     acc += partials[base + s * (d4 + 1u) + 1u + lid] * w;
   }
   merged[(t * pc.n_heads + h) * d4 + lid] = acc / l;
+}
+
+var<workgroup> dq: array<vec4<f32>, HPW * HD4>;   // the block's queries, scaled
+var<workgroup> dp: array<array<f32, DWG>, HPW>;   // probabilities of the tile's keys
+var<workgroup> dred: array<array<f32, DWG>, HPW>; // reduction scratch
+var<workgroup> dacc: array<vec4<f32>, DWG>;       // slice partials of the P.V phase
+var<workgroup> dl: array<f32, DWG>;
+
+// Per-head maximum of s over the workgroup, returned to every invocation. The caller's next
+// write to dred comes after a barrier that every invocation reaches after reading it here.
+{{SG}}fn heads_max(s: array<f32, HPW>, lid: u32) -> array<f32, HPW> {
+{{SG}}  for (var h = 0u; h < HPW; h++) {
+{{SG}}    let v = subgroupMax(s[h]);
+{{SG}}    if (sg_lane == 0u) { dred[h][lid / sg_size] = v; }
+{{SG}}  }
+{{SG}}  workgroupBarrier();
+{{SG}}  var r: array<f32, HPW>;
+{{SG}}  for (var h = 0u; h < HPW; h++) {
+{{SG}}    var t = NEG_BIG;
+{{SG}}    for (var i = 0u; i < (DWG + sg_size - 1u) / sg_size; i++) { t = max(t, dred[h][i]); }
+{{SG}}    r[h] = t;
+{{SG}}  }
+{{SG}}  return r;
+{{SG}}}
+{{NOSG}}fn heads_max(s: array<f32, HPW>, lid: u32) -> array<f32, HPW> {
+{{NOSG}}  for (var h = 0u; h < HPW; h++) { dred[h][lid] = s[h]; }
+{{NOSG}}  workgroupBarrier();
+{{NOSG}}  for (var st = DWG / 2u; st > 0u; st >>= 1u) {
+{{NOSG}}    if (lid < st) { for (var h = 0u; h < HPW; h++) { dred[h][lid] = max(dred[h][lid], dred[h][lid + st]); } }
+{{NOSG}}    workgroupBarrier();
+{{NOSG}}  }
+{{NOSG}}  var r: array<f32, HPW>;
+{{NOSG}}  for (var h = 0u; h < HPW; h++) { r[h] = dred[h][0]; }
+{{NOSG}}  return r;
+{{NOSG}}}
+
+@compute @workgroup_size(DWG)
+fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32 {{SG_ARGS}}) {
+{{SG}}  sg_lane = lane; sg_size = sgs;
+  let split = wid.x;
+  let h0 = wid.y * HPW;  // the block's first query head
+  let kv_off = (h0 / (p.n_heads / p.n_kv_heads)) * HD4;
+  let row4 = p.n_kv_heads * HD4;
+  let lo = first_key(p.pos, p.window) + split * p.split_len;
+  let hi = min(lo + p.split_len, p.pos + 1u);  // exclusive
+  for (var i = lid; i < HPW * HD4; i += DWG) { dq[i] = q[h0 * HD4 + i] * p.scale; }
+  // This invocation's P.V role: lid = (slice * HPW + head) * HD4 + column (idle past NS slices).
+  let col = lid % HD4;
+  let ph = (lid / HD4) % HPW;
+  let slice = lid / (HPW * HD4);
+  var m: array<f32, HPW>;  // running max per head (the same in every invocation)
+  for (var h = 0u; h < HPW; h++) { m[h] = NEG_BIG; }
+  var l = 0.0;
+  var acc = vec4<f32>(0.0);
+  workgroupBarrier();
+  for (var tile = lo; tile < hi; tile += DWG) {
+    let j = tile + lid;
+    var s: array<f32, HPW>;
+    for (var h = 0u; h < HPW; h++) { s[h] = 0.0; }
+    if (j < hi) {
+      let base = j * row4 + kv_off;
+      for (var i = 0u; i < HD4; i++) {
+        let kk = kv_decode(k_cache[base + i]);
+        for (var h = 0u; h < HPW; h++) { s[h] += dot(dq[h * HD4 + i], kk); }
+      }
+      if (p.softcap > 0.0) {
+        for (var h = 0u; h < HPW; h++) { s[h] = p.softcap * tanh(clamp(s[h] / p.softcap, -10.0, 10.0)); }
+      }
+    } else {
+      for (var h = 0u; h < HPW; h++) { s[h] = NEG_BIG; }
+    }
+    let tmax = heads_max(s, lid);
+    let m_old = m[ph];
+    for (var h = 0u; h < HPW; h++) {
+      m[h] = max(m[h], tmax[h]);
+      dp[h][lid] = select(0.0, exp(s[h] - m[h]), j < hi);
+    }
+    workgroupBarrier();
+    if (slice < NS) {
+      let alpha = exp(m_old - m[ph]);
+      acc *= alpha;
+      l *= alpha;
+      let n = min(DWG, hi - tile);
+      for (var c = slice; c < n; c += NS) {
+        let pj = dp[ph][c];
+        l += pj;
+        acc += pj * kv_decode(v_cache[(tile + c) * row4 + kv_off + col]);
+      }
+    }
+    // The next tile's heads_max holds a barrier before dp is written again.
+  }
+  if (NS > 1u) {
+    dacc[lid] = acc;
+    dl[lid] = l;
+    workgroupBarrier();
+    if (slice == 0u) {
+      for (var sl = 1u; sl < NS; sl++) {
+        acc += dacc[lid + sl * HPW * HD4];
+        l += dl[lid + sl * HPW * HD4];
+      }
+    }
+  }
+  if (slice == 0u) {
+    let h = h0 + ph;
+    if (p.n_splits == 1u) {
+      out[h * HD4 + col] = acc / l;
+    } else {
+      let base = (h * p.n_splits + split) * (HD4 + 1u);
+      if (col == 0u) { scratch[base] = vec4<f32>(m[ph], l, 0.0, 0.0); }
+      scratch[base + 1u + col] = acc;
+    }
+  }
 }

@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 
+#include "kernels/rope.h"
 #include "util/fp16.h"
 #include "util/rng.h"
 
@@ -139,6 +142,120 @@ TEST(Attention, MatchesReferenceOverShapesCachesAndVariants) {
     }
   }
   EXPECT_TRUE(saw_split);  // decode at pos 40 took the flash-decoding path
+}
+
+// Writes K/V rows straight into a cache buffer (f32 or f16 bits), as KvCacheWrite would.
+void write_cache(gpu::Context& ctx, const gpu::Buffer& cache, const std::vector<float>& x, bool f16_cache) {
+  if (!f16_cache) return ctx.write(cache, x.data(), x.size() * 4);
+  std::vector<uint16_t> bits(x.size());
+  for (size_t i = 0; i < x.size(); ++i) bits[i] = f32_to_f16(x[i]);
+  ctx.write(cache, bits.data(), bits.size() * 2);
+}
+
+// The decode kernel at contexts longer than its tile of 128 keys, one pass and split: query
+// heads per block 4 (8/2), 7 (7/1), 1 with 5 key slices (3/3, head_dim 96), 2 (4/1, head_dim
+// 256, window 150). Bounds as above.
+TEST(Attention, DecodeMatchesReferenceAtLongContexts) {
+  gpu::Context& ctx = shared_context();
+  const uint32_t max_ctx = 300;
+  const Shape shapes[] = {{8, 2, 128, 0, 0}, {7, 1, 64, 0, 0}, {3, 3, 96, 50, 0}, {4, 1, 256, 0, 150}};
+  for (bool sg : {false, true}) {
+    if (sg && !ctx.features().subgroups) continue;
+    for (bool f16_cache : {false, true}) {
+      KernelContext kc(ctx);
+      kc.use_subgroups = sg;
+      for (const Shape& s : shapes) {
+        const uint32_t D = s.head_dim, kv_row = s.n_kv_heads * D, q_row = s.n_heads * D;
+        Rng rng(D * 13 + s.n_heads + f16_cache);
+        std::vector<float> k(size_t(max_ctx) * kv_row), v(k.size()), q(q_row);
+        for (auto& x : k) x = rng.normal();
+        for (auto& x : v) x = rng.normal();
+        for (auto& x : q) x = rng.normal() * 2.0f;
+        if (f16_cache) k = round_to_f16(k), v = round_to_f16(v);
+        const uint64_t cache_bytes = kv_cache_bytes(max_ctx, kv_row, f16_cache);
+        gpu::Buffer kcb = ctx.create_buffer(cache_bytes, gpu::kStorage, "k_cache");
+        gpu::Buffer vcb = ctx.create_buffer(cache_bytes, gpu::kStorage, "v_cache");
+        gpu::Buffer qb = ctx.create_buffer(q.size() * 4, gpu::kStorage, "q");
+        gpu::Buffer ob = ctx.create_buffer(q.size() * 4, gpu::kStorage, "out");
+        write_cache(ctx, kcb, k, f16_cache);
+        write_cache(ctx, vcb, v, f16_cache);
+        ctx.write(qb, q.data(), q.size() * 4);
+        const float scale = 1.0f / std::sqrt(float(D));
+        for (uint32_t split_keys : {64u, 1000u}) {
+          Attention attn(kc, qb, kcb, vcb, ob, s.n_heads, s.n_kv_heads, D, max_ctx, scale, s.softcap, s.window,
+                         f16_cache, 1, split_keys);
+          for (uint32_t pos : {0u, 137u, 299u}) {
+            auto rec = kc.recorder();
+            attn.record(rec, {1, pos});
+            rec.submit();
+            EXPECT_EQ(attn.last_splits(), split_keys == 64 ? (std::min(pos + 1, s.window ? s.window : pos + 1) + 63) / 64 : 1);
+            const std::string what = ::testing::PrintToString(std::vector<uint32_t>{s.n_heads, s.n_kv_heads, D, split_keys, pos, f16_cache, sg});
+            EXPECT_LT(nmse(ctx.read_vector<float>(ob, q_row), attention_ref(s, q, k, v, 1, pos, scale)), 1e-10) << what;
+          }
+        }
+      }
+      std::printf("Attention decode: subgroups=%d f16_cache=%d ran\n", int(sg), int(f16_cache));
+    }
+  }
+}
+
+// Wall time of a decode step's attention work for a Llama-3-8B shape (32 layers, 32/8 heads,
+// head_dim 128, f16 cache): run with --gtest_also_run_disabled_tests on a real GPU.
+// WGLLM_SPLIT_KEYS picks the split length (default: the op's).
+TEST(Attention, DISABLED_DecodeTiming) {
+  gpu::Context& ctx = shared_context();
+  KernelContext kc(ctx);
+  const uint32_t layers = 32, n_heads = 32, n_kv = 8, D = 128, max_ctx = 4096;
+  const char* env = std::getenv("WGLLM_SPLIT_KEYS");
+  const uint32_t split_keys = env ? uint32_t(std::atoi(env)) : 256;
+  gpu::Buffer q = ctx.create_buffer(n_heads * D * 4, gpu::kStorage, "q");
+  gpu::Buffer k = ctx.create_buffer(n_kv * D * 4, gpu::kStorage, "k");
+  gpu::Buffer v = ctx.create_buffer(n_kv * D * 4, gpu::kStorage, "v");
+  gpu::Buffer out = ctx.create_buffer(n_heads * D * 4, gpu::kStorage, "out");
+  gpu::Buffer inv = ctx.create_buffer(D / 2 * 4, gpu::kStorage, "inv_freq");
+  std::vector<float> fill(n_heads * D);
+  Rng rng(1);
+  for (auto& x : fill) x = rng.normal();
+  ctx.write(q, fill.data(), fill.size() * 4);
+  ctx.write(k, fill.data(), n_kv * D * 4);
+  ctx.write(v, fill.data(), n_kv * D * 4);
+  ctx.write(inv, fill.data(), D / 2 * 4);
+  std::vector<gpu::Buffer> kcache, vcache;
+  std::vector<std::unique_ptr<RopeKvWrite>> ropes;
+  std::vector<std::unique_ptr<Attention>> attns;
+  std::vector<uint16_t> junk(size_t(max_ctx) * n_kv * D);
+  for (auto& b : junk) b = f32_to_f16(rng.normal());
+  for (uint32_t l = 0; l < layers; ++l) {
+    kcache.push_back(ctx.create_buffer(kv_cache_bytes(max_ctx, n_kv * D, true), gpu::kStorage, "kc"));
+    vcache.push_back(ctx.create_buffer(kv_cache_bytes(max_ctx, n_kv * D, true), gpu::kStorage, "vc"));
+    ctx.write(kcache.back(), junk.data(), junk.size() * 2);
+    ctx.write(vcache.back(), junk.data(), junk.size() * 2);
+    ropes.push_back(std::make_unique<RopeKvWrite>(kc, q, k, v, kcache.back(), vcache.back(), n_heads, n_kv, D, D, false,
+                                                  inv, 1.0f, max_ctx, true, 1));
+    attns.push_back(std::make_unique<Attention>(kc, q, kcache.back(), vcache.back(), out, n_heads, n_kv, D, max_ctx,
+                                                0.088f, 0.0f, 0, true, 1, split_keys));
+  }
+  auto time_us = [&](int which, uint32_t pos) {  // 0: nothing, 1: rope_kv, 2: attention, 3: both
+    double best = 1e30;
+    for (int rep = 0; rep < 12; ++rep) {
+      const auto t0 = std::chrono::steady_clock::now();
+      auto rec = kc.recorder();
+      for (uint32_t l = 0; l < layers; ++l) {
+        if (which & 1) ropes[l]->record(rec, {1, pos});
+        if (which & 2) attns[l]->record(rec, {1, pos});
+      }
+      rec.submit();
+      (void)ctx.read_vector<float>(out, 1);
+      best = std::min(best, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return best;
+  };
+  for (uint32_t pos : {130u, 640u, 2047u, 4000u}) {
+    const double base = time_us(0, pos), r = time_us(1, pos), a = time_us(2, pos), both = time_us(3, pos);
+    std::printf("ctx %4u split_keys %u splits %u: per step (32 layers) rope_kv %.0f us, attention %.0f us, both %.0f us "
+                "(empty submit %.0f us subtracted)\n",
+                pos + 1, split_keys, attns[0]->last_splits(), r - base, a - base, both - base, base);
+  }
 }
 
 TEST(Attention, RejectsBadShapes) {
