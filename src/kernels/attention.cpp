@@ -26,11 +26,10 @@ gpu::KernelSpec attention_spec(const KernelContext& kc, const char* entry, bool 
 }
 
 // The most query heads of one kv group (n_heads / n_kv_heads of them) that a decode workgroup
-// can take: a divisor of the group, with one P.V invocation per (head, column).
-uint32_t heads_per_block(uint32_t group, uint32_t head_dim) {
-  const uint32_t cap = std::min(kMaxHeadsPerBlock, kDecodeWorkgroup / (head_dim / 4));
+// takes: a divisor of the group (each head costs registers: its scores and accumulators).
+uint32_t heads_per_block(uint32_t group) {
   uint32_t best = 1;
-  for (uint32_t h = 1; h <= std::min(cap, group); ++h)
+  for (uint32_t h = 1; h <= std::min(kMaxHeadsPerBlock, group); ++h)
     if (group % h == 0) best = h;
   return best;
 }
@@ -114,7 +113,7 @@ Attention::Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer&
   const uint32_t max_splits = (max_ctx + split_keys_ - 1) / split_keys_;
   scratch_ = kc.ctx.create_buffer(uint64_t(n_heads) * max_splits * (1 + head_dim / 4) * 16, gpu::kStorage,
                                   "attention-splits");
-  heads_per_block_ = heads_per_block(n_heads / n_kv_heads, head_dim);
+  heads_per_block_ = heads_per_block(n_heads / n_kv_heads);
   attend_ = &kc.pipelines.get(attention_spec(kc, "attend", f16_cache));
   decode_ = &kc.pipelines.get(attention_spec(kc, "decode", f16_cache, head_dim, heads_per_block_));
   combine_ = &kc.pipelines.get(attention_spec(kc, "combine", f16_cache));

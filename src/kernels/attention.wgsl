@@ -11,8 +11,8 @@
 //
 // decode (one query token): one workgroup per (split, block of HPW query heads sharing a kv head),
 // so each K/V row is read once for the whole block. Tiles of DWG keys: one key per invocation
-// for the scores (HPW dot products from one K row), then invocation (slice, head, column) sums
-// p * V over every NS-th key of the tile. A context of up to split_len keys is one dispatch.
+// for the scores (HPW dot products from one K row), then invocation (slice, column) sums p * V
+// over every NS-th key of the tile for all HPW heads. A context of up to split_len keys is one dispatch.
 // Lines starting with {{SG}} / {{NOSG}} are the subgroup / workgroup-memory reduction variants.
 {{ENABLE}}
 {{PARAMS}}
@@ -20,8 +20,8 @@ const WG: u32 = {{WG}}u;
 const D4_MAX: u32 = {{D4_MAX}}u;  // the largest head_dim / 4 (= WG)
 const DWG: u32 = {{DWG}}u;  // invocations of a decode workgroup = keys per tile (a power of 2)
 const HD4: u32 = {{HD4}}u;  // head_dim / 4 of the decode pipeline
-const HPW: u32 = {{HPW}}u;  // query heads per decode workgroup (HPW * HD4 <= DWG)
-const NS: u32 = DWG / (HPW * HD4);  // key slices of decode's P.V phase
+const HPW: u32 = {{HPW}}u;  // query heads per decode workgroup
+const NS: u32 = DWG / HD4;  // key slices of decode's P.V phase
 const NEG_BIG: f32 = -3.0e38;      // "minus infinity" (exp of it minus anything is 0)
 
 fn kv_decode(x: {{KV_T}}) -> vec4<f32> { return {{KV_DECODE}}; }
@@ -215,14 +215,14 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let lo = first_key(p.pos, p.window) + split * p.split_len;
   let hi = min(lo + p.split_len, p.pos + 1u);  // exclusive
   for (var i = lid; i < HPW * HD4; i += DWG) { dq[i] = q[h0 * HD4 + i] * p.scale; }
-  // This invocation's P.V role: lid = (slice * HPW + head) * HD4 + column (idle past NS slices).
+  // This invocation's P.V role: lid = slice * HD4 + col; it sums every NS-th key of the tile
+  // into column col of every head of the block (one V load serves all HPW heads).
   let col = lid % HD4;
-  let ph = (lid / HD4) % HPW;
-  let slice = lid / (HPW * HD4);
+  let slice = lid / HD4;
   var m: array<f32, HPW>;  // running max per head (the same in every invocation)
-  for (var h = 0u; h < HPW; h++) { m[h] = NEG_BIG; }
-  var l = 0.0;
-  var acc = vec4<f32>(0.0);
+  var l: array<f32, HPW>;  // this invocation's share of the running sums
+  var acc: array<vec4<f32>, HPW>;
+  for (var h = 0u; h < HPW; h++) { m[h] = NEG_BIG; l[h] = 0.0; acc[h] = vec4<f32>(0.0); }
   workgroupBarrier();
   for (var tile = lo; tile < hi; tile += DWG) {
     let j = tile + lid;
@@ -230,7 +230,20 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     for (var h = 0u; h < HPW; h++) { s[h] = 0.0; }
     if (j < hi) {
       let base = j * row4 + kv_off;
-      for (var i = 0u; i < HD4; i++) {
+      // Loads in batches of 4 before their use, so several are in flight (the tail takes
+      // what is left when HD4 is not a multiple of 4).
+      var i = 0u;
+      for (; i + 4u <= HD4; i += 4u) {
+        let k0 = kv_decode(k_cache[base + i]);
+        let k1 = kv_decode(k_cache[base + i + 1u]);
+        let k2 = kv_decode(k_cache[base + i + 2u]);
+        let k3 = kv_decode(k_cache[base + i + 3u]);
+        for (var h = 0u; h < HPW; h++) {
+          let qo = h * HD4 + i;
+          s[h] += dot(dq[qo], k0) + dot(dq[qo + 1u], k1) + dot(dq[qo + 2u], k2) + dot(dq[qo + 3u], k3);
+        }
+      }
+      for (; i < HD4; i++) {
         let kk = kv_decode(k_cache[base + i]);
         for (var h = 0u; h < HPW; h++) { s[h] += dot(dq[h * HD4 + i], kk); }
       }
@@ -241,44 +254,66 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       for (var h = 0u; h < HPW; h++) { s[h] = NEG_BIG; }
     }
     let tmax = heads_max(s, lid);
-    let m_old = m[ph];
     for (var h = 0u; h < HPW; h++) {
-      m[h] = max(m[h], tmax[h]);
-      dp[h][lid] = select(0.0, exp(s[h] - m[h]), j < hi);
+      let m_new = max(m[h], tmax[h]);
+      let alpha = exp(m[h] - m_new);
+      acc[h] *= alpha;
+      l[h] *= alpha;
+      m[h] = m_new;
+      dp[h][lid] = select(0.0, exp(s[h] - m_new), j < hi);
     }
     workgroupBarrier();
-    if (slice < NS) {
-      let alpha = exp(m_old - m[ph]);
-      acc *= alpha;
-      l *= alpha;
-      let n = min(DWG, hi - tile);
-      for (var c = slice; c < n; c += NS) {
-        let pj = dp[ph][c];
-        l += pj;
-        acc += pj * kv_decode(v_cache[(tile + c) * row4 + kv_off + col]);
+    let n = min(DWG, hi - tile);
+    let vb = tile * row4 + kv_off + col;
+    var c = slice;
+    for (; c + 3u * NS < n; c += 4u * NS) {  // 4 keys' loads in flight
+      let v0 = kv_decode(v_cache[vb + c * row4]);
+      let v1 = kv_decode(v_cache[vb + (c + NS) * row4]);
+      let v2 = kv_decode(v_cache[vb + (c + 2u * NS) * row4]);
+      let v3 = kv_decode(v_cache[vb + (c + 3u * NS) * row4]);
+      for (var h = 0u; h < HPW; h++) {
+        let p0 = dp[h][c];
+        let p1 = dp[h][c + NS];
+        let p2 = dp[h][c + 2u * NS];
+        let p3 = dp[h][c + 3u * NS];
+        l[h] += (p0 + p1) + (p2 + p3);
+        acc[h] += (p0 * v0 + p1 * v1) + (p2 * v2 + p3 * v3);
+      }
+    }
+    for (; c < n; c += NS) {
+      let vv = kv_decode(v_cache[vb + c * row4]);
+      for (var h = 0u; h < HPW; h++) {
+        let pj = dp[h][c];
+        l[h] += pj;
+        acc[h] += pj * vv;
       }
     }
     // The next tile's heads_max holds a barrier before dp is written again.
   }
-  if (NS > 1u) {
-    dacc[lid] = acc;
-    dl[lid] = l;
-    workgroupBarrier();
-    if (slice == 0u) {
-      for (var sl = 1u; sl < NS; sl++) {
-        acc += dacc[lid + sl * HPW * HD4];
-        l += dl[lid + sl * HPW * HD4];
+  // Sum the slices, one head at a time, and write.
+  for (var h = 0u; h < HPW; h++) {
+    var a = acc[h];
+    var lh = l[h];
+    if (NS > 1u) {
+      workgroupBarrier();
+      dacc[lid] = a;
+      dl[lid] = lh;
+      workgroupBarrier();
+      if (slice == 0u) {
+        for (var sl = 1u; sl < NS; sl++) {
+          a += dacc[lid + sl * HD4];
+          lh += dl[lid + sl * HD4];
+        }
       }
     }
-  }
-  if (slice == 0u) {
-    let h = h0 + ph;
-    if (p.n_splits == 1u) {
-      out[h * HD4 + col] = acc / l;
-    } else {
-      let base = (h * p.n_splits + split) * (HD4 + 1u);
-      if (col == 0u) { scratch[base] = vec4<f32>(m[ph], l, 0.0, 0.0); }
-      scratch[base + 1u + col] = acc;
+    if (slice == 0u) {
+      if (p.n_splits == 1u) {
+        out[(h0 + h) * HD4 + col] = a / lh;
+      } else {
+        let base = ((h0 + h) * p.n_splits + split) * (HD4 + 1u);
+        if (col == 0u) { scratch[base] = vec4<f32>(m[h], lh, 0.0, 0.0); }
+        scratch[base + 1u + col] = a;
+      }
     }
   }
 }

@@ -153,12 +153,12 @@ void write_cache(gpu::Context& ctx, const gpu::Buffer& cache, const std::vector<
 }
 
 // The decode kernel at contexts longer than its tile of 128 keys, one pass and split: query
-// heads per block 4 (8/2), 7 (7/1), 1 with 5 key slices (3/3, head_dim 96), 2 (4/1, head_dim
-// 256, window 150). Bounds as above.
+// heads per block 4 (8/2), 7 (7/1), 1 with 5 key slices (3/3, head_dim 96, softcap 50, window
+// 150). Bounds as above.
 TEST(Attention, DecodeMatchesReferenceAtLongContexts) {
   gpu::Context& ctx = shared_context();
-  const uint32_t max_ctx = 300;
-  const Shape shapes[] = {{8, 2, 128, 0, 0}, {7, 1, 64, 0, 0}, {3, 3, 96, 50, 0}, {4, 1, 256, 0, 150}};
+  const uint32_t max_ctx = 200;
+  const Shape shapes[] = {{8, 2, 128, 0, 0}, {7, 1, 64, 0, 0}, {3, 3, 96, 50, 150}};
   for (bool sg : {false, true}) {
     if (sg && !ctx.features().subgroups) continue;
     for (bool f16_cache : {false, true}) {
@@ -184,7 +184,7 @@ TEST(Attention, DecodeMatchesReferenceAtLongContexts) {
         for (uint32_t split_keys : {64u, 1000u}) {
           Attention attn(kc, qb, kcb, vcb, ob, s.n_heads, s.n_kv_heads, D, max_ctx, scale, s.softcap, s.window,
                          f16_cache, 1, split_keys);
-          for (uint32_t pos : {0u, 137u, 299u}) {
+          for (uint32_t pos : {0u, 137u, 199u}) {
             auto rec = kc.recorder();
             attn.record(rec, {1, pos});
             rec.submit();
