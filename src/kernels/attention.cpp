@@ -114,14 +114,19 @@ Attention::Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer&
   scratch_ = kc.ctx.create_buffer(uint64_t(n_heads) * max_splits * (1 + head_dim / 4) * 16, gpu::kStorage,
                                   "attention-splits");
   heads_per_block_ = heads_per_block(n_heads / n_kv_heads);
-  attend_ = &kc.pipelines.get(attention_spec(kc, "attend", f16_cache));
   decode_ = &kc.pipelines.get(attention_spec(kc, "decode", f16_cache, head_dim, heads_per_block_));
-  combine_ = &kc.pipelines.get(attention_spec(kc, "combine", f16_cache));
   attend_slot_ = kc.arena.alloc(params_);
   combine_slot_ = kc.arena.alloc(params_);
-  attend_group_ = gpu::BindGroup(kc.ctx, *attend_, {q, k_cache, v_cache, out, scratch_, kc.arena.binding(attend_slot_)});
   decode_group_ = gpu::BindGroup(kc.ctx, *decode_, {q, k_cache, v_cache, out, scratch_, kc.arena.binding(attend_slot_)});
-  combine_group_ = gpu::BindGroup(kc.ctx, *combine_, {scratch_, out, kc.arena.binding(combine_slot_)});
+  // Only the pipelines this op can need (each costs a shader compile).
+  if (max_tokens > 1) {
+    attend_ = &kc.pipelines.get(attention_spec(kc, "attend", f16_cache));
+    attend_group_ = gpu::BindGroup(kc.ctx, *attend_, {q, k_cache, v_cache, out, scratch_, kc.arena.binding(attend_slot_)});
+  }
+  if (max_splits > 1) {
+    combine_ = &kc.pipelines.get(attention_spec(kc, "combine", f16_cache));
+    combine_group_ = gpu::BindGroup(kc.ctx, *combine_, {scratch_, out, kc.arena.binding(combine_slot_)});
+  }
 }
 
 void Attention::record(gpu::Recorder& rec, const StepShape& shape) {

@@ -207,7 +207,7 @@ TEST(Attention, DISABLED_DecodeTiming) {
   KernelContext kc(ctx);
   const uint32_t layers = 32, n_heads = 32, n_kv = 8, D = 128, max_ctx = 4096;
   const char* env = std::getenv("WGLLM_SPLIT_KEYS");
-  const uint32_t split_keys = env ? uint32_t(std::atoi(env)) : 256;
+  const uint32_t split_keys = env ? uint32_t(std::atoi(env)) : 128;
   gpu::Buffer q = ctx.create_buffer(n_heads * D * 4, gpu::kStorage, "q");
   gpu::Buffer k = ctx.create_buffer(n_kv * D * 4, gpu::kStorage, "k");
   gpu::Buffer v = ctx.create_buffer(n_kv * D * 4, gpu::kStorage, "v");
