@@ -25,6 +25,7 @@ constexpr GemmTile kGemmTiles[] = {
     {16, 8, 2, 2, 2},    // 1: CPU adapters: 32 threads, small and quick to compile
     {64, 64, 4, 4, 4},   // 2: GPUs: 256 threads, 20 KiB of workgroup memory
     {128, 64, 8, 4, 2},  // 3: GPUs, a larger register tile: 256 threads, 14 KiB
+    {64, 32, 4, 4, 4},   // 4: GPUs, twice the workgroups of 2 for short batches: 128 threads
 };
 
 }  // namespace
