@@ -1,6 +1,7 @@
 // `wgllm run -m MODEL -p PROMPT [-n N] [sampling options] [--backend webgpu|cpu]`: generates text.
 // Only the generated text goes to stdout (streamed as whole UTF-8 characters); stats go to stderr.
 #include <atomic>
+#include <cstdlib>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -79,6 +80,8 @@ void run(const RunArgs& a) {
     std::fprintf(stderr, " | peak GPU memory %.1f MiB | load %.2f s | %s", double(gpu_backend->context().peak_bytes()) / (1 << 20),
                  gpu_backend->model().load_seconds(), gpu_backend->context().adapter().device.c_str());
   std::fprintf(stderr, "\n");
+  if (auto* gpu_backend = dynamic_cast<runtime::WebGpuBackend*>(backend.get()); gpu_backend && std::getenv("WGLLM_TIMING"))
+    std::fprintf(stderr, "[webgpu] %s\n", gpu_backend->model().decode_timing().c_str());
   if (auto* gpu_backend = dynamic_cast<runtime::WebGpuBackend*>(backend.get()); gpu_backend && gpu_backend->context().profiling())
     std::fprintf(stderr, "%s", gpu_backend->model().profile().table().c_str());
 }

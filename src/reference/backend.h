@@ -3,6 +3,7 @@
 // built in; another backend (WebGPU) registers a factory under its name, and every command picks
 // one through open_backend(name, ...) — the single place a backend switch happens.
 #pragma once
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <span>
@@ -31,6 +32,12 @@ class Backend {
 
   std::vector<float> prefill(std::span<const int> tokens) { return eval(tokens, false); }
   std::vector<float> decode(int token) { return eval(std::span<const int>(&token, 1), false); }
+  // Feeds `token` and returns the argmax of the next logits (lowest id on ties). Backends that
+  // keep logits on a device override this to bring back only the id.
+  virtual int decode_greedy(int token) {
+    const std::vector<float> l = decode(token);
+    return int(std::max_element(l.begin(), l.end()) - l.begin());
+  }
 };
 
 using BackendFactory = std::function<std::unique_ptr<Backend>(const std::string& model_path, const BackendOptions&)>;

@@ -21,8 +21,12 @@ GenerationStats generate(Backend& backend, Sampler& sampler, std::span<const int
   const auto t1 = Clock::now();
   stats.prefill_seconds = seconds(t0, t1);
 
+  // Greedy decoding without a penalty needs only the argmax: backends that can compute it where
+  // the logits are (the GPU) return just the token id.
+  const SamplerParams& sp = sampler.params();
+  const bool backend_argmax = sp.temperature <= 0 && sp.repeat_penalty == 1.0f;
+  int token = sampler.sample(logits, history);
   for (int i = 0; i < options.max_tokens; i++) {
-    const int token = sampler.sample(logits, history);
     if (std::find(options.stop_tokens.begin(), options.stop_tokens.end(), token) != options.stop_tokens.end()) {
       stats.stopped_by_token = true;
       break;
@@ -31,7 +35,12 @@ GenerationStats generate(Backend& backend, Sampler& sampler, std::span<const int
     stats.generated_tokens++;
     if (!on_token(token)) break;
     if (i + 1 == options.max_tokens || backend.n_past() >= backend.max_context()) break;
-    logits = backend.decode(token);
+    if (backend_argmax) {
+      token = backend.decode_greedy(token);
+    } else {
+      logits = backend.decode(token);
+      token = sampler.sample(logits, history);
+    }
   }
   stats.decode_seconds = seconds(t1, Clock::now());
   return stats;

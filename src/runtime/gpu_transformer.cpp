@@ -71,6 +71,8 @@ struct GpuTransformer::Impl {
   std::unique_ptr<kernels::Softcap> final_softcap;
   std::unique_ptr<kernels::Argmax> argmax;
   std::vector<LayerOps> layers;
+  double decode_record_s = 0, decode_wait_s = 0;  // forward_greedy: CPU encoding vs waiting
+  int64_t decode_steps = 0, decode_dispatches = 0;
 
   Impl(gpu::Context& c, ModelWeights weights, const GpuTransformerOptions& o)
       : ctx(c), w(std::move(weights)), opt(o), kc(c) {
@@ -388,15 +390,29 @@ std::vector<float> GpuTransformer::forward(std::span<const int> tokens, int star
 int GpuTransformer::forward_greedy(int token, int pos) {
   Impl& m = *impl_;
   m.check_positions(1, pos);
+  const auto t0 = std::chrono::steady_clock::now();
   const int t[1] = {token};
   m.write_ids(t);
   gpu::Recorder rec = m.kc.recorder(&m.profile);
   m.record_step(rec, 1, pos, 1);
   m.argmax->record(rec, StepShape{1, uint32_t(pos)});
   rec.submit();
+  const auto t1 = std::chrono::steady_clock::now();
   uint32_t id = 0;
   m.ctx.read(m.next_id, &id, 4);
+  const auto t2 = std::chrono::steady_clock::now();
+  m.decode_record_s += std::chrono::duration<double>(t1 - t0).count();
+  m.decode_wait_s += std::chrono::duration<double>(t2 - t1).count();
+  m.decode_steps += 1;
+  m.decode_dispatches += rec.dispatch_count();
   return int(id);
+}
+
+std::string GpuTransformer::decode_timing() const {
+  const Impl& m = *impl_;
+  if (m.decode_steps == 0) return "no decode steps";
+  return cat("decode steps: ", m.decode_steps, ", ", m.decode_dispatches / m.decode_steps, " dispatches each; CPU record+submit ",
+             1e6 * m.decode_record_s / m.decode_steps, " us, wait for the GPU ", 1e6 * m.decode_wait_s / m.decode_steps, " us per step");
 }
 
 MemoryPlan plan_memory(const ModelWeights& weights, const GpuTransformerOptions& options, const gpu::Context& ctx,

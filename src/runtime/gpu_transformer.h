@@ -50,6 +50,8 @@ class GpuTransformer {
   int forward_greedy(int token, int pos);
 
   gpu::Profile& profile();
+  // Where decode time goes: dispatches per step, CPU time encoding + submitting, time waiting.
+  std::string decode_timing() const;
 
  private:
   struct Impl;

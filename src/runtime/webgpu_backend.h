@@ -22,7 +22,7 @@ class WebGpuBackend : public Backend {
   void reset() override { n_past_ = 0; }
   std::vector<float> eval(std::span<const int> tokens, bool all_logits) override;
   // Greedy decode with the argmax on the GPU: only the token id comes back.
-  int decode_greedy(int token);
+  int decode_greedy(int token) override;
 
   gpu::Context& context() { return *ctx_; }
   GpuTransformer& model() { return *model_; }
