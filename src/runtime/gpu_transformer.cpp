@@ -41,8 +41,7 @@ struct LayerOps {
   std::unique_ptr<kernels::RmsNorm> norm_attn, norm_ffn, norm_q, norm_k, norm_post_attn, norm_post_ffn;
   std::unique_ptr<kernels::MatMul> mm_q, mm_k, mm_v, mm_o, mm_gate, mm_up, mm_down;
   std::unique_ptr<kernels::AddBias> bias_q, bias_k, bias_v;
-  std::unique_ptr<kernels::Rope> rope_q, rope_k;
-  std::unique_ptr<kernels::KvCacheWrite> kv_write;
+  std::unique_ptr<kernels::RopeKvWrite> rope_kv;  // RoPE on q and k, k and v into the caches
   std::unique_ptr<kernels::Attention> attention;
   std::unique_ptr<kernels::GatedActivation> act;
   std::unique_ptr<kernels::Add> add_attn, add_ffn;  // post-norm families only
@@ -229,12 +228,9 @@ struct GpuTransformer::Impl {
         L.norm_q = std::make_unique<kernels::RmsNorm>(kc, q, L.q_norm, qn, cfg.head_dim, cfg.norm_eps, batch * cfg.n_heads);
         L.norm_k = std::make_unique<kernels::RmsNorm>(kc, k, L.k_norm, kn, cfg.head_dim, cfg.norm_eps, batch * cfg.n_kv_heads);
       }
-      L.rope_q = std::make_unique<kernels::Rope>(kc, qr, cfg.n_heads, cfg.head_dim, cfg.rope_dims, neox, inv_freq,
-                                                  cfg.rope_attn_factor, batch);
-      L.rope_k = std::make_unique<kernels::Rope>(kc, kr, cfg.n_kv_heads, cfg.head_dim, cfg.rope_dims, neox, inv_freq,
-                                                  cfg.rope_attn_factor, batch);
-      L.kv_write = std::make_unique<kernels::KvCacheWrite>(kc, kr, v, L.k_cache, L.v_cache, cfg.kv_dim(), max_ctx,
-                                                           opt.f16_kv_cache, batch);
+      L.rope_kv = std::make_unique<kernels::RopeKvWrite>(kc, qr, kr, v, L.k_cache, L.v_cache, cfg.n_heads, cfg.n_kv_heads,
+                                                         cfg.head_dim, cfg.rope_dims, neox, inv_freq, cfg.rope_attn_factor,
+                                                         max_ctx, opt.f16_kv_cache, batch);
       const int window = cfg.layer_sliding.empty() || !cfg.layer_sliding[l] ? 0 : cfg.sliding_window;
       L.attention = std::make_unique<kernels::Attention>(kc, qr, L.k_cache, L.v_cache, attn, cfg.n_heads, cfg.n_kv_heads,
                                                          cfg.head_dim, max_ctx, cfg.attn_scale, cfg.attn_softcap, window,
@@ -307,9 +303,7 @@ struct GpuTransformer::Impl {
         L.norm_q->record(rec, StepShape{uint32_t(n * cfg.n_heads), s.pos});
         L.norm_k->record(rec, StepShape{uint32_t(n * cfg.n_kv_heads), s.pos});
       }
-      L.rope_q->record(rec, s);
-      L.rope_k->record(rec, s);
-      L.kv_write->record(rec, s);
+      L.rope_kv->record(rec, s);
       L.attention->record(rec, s);
       if (fused && L.qx_o) L.qx_o->record(rec);
       L.mm_o->record(rec, s);
