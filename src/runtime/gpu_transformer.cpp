@@ -75,6 +75,7 @@ struct GpuTransformer::Impl {
 
   Impl(gpu::Context& c, ModelWeights weights, const GpuTransformerOptions& o)
       : ctx(c), w(std::move(weights)), opt(o), kc(c) {
+    if (opt.quantize_activations >= 0) kc.quantize_activations = opt.quantize_activations == 1;
     const ModelConfig& cfg = w.config;
     max_ctx = std::min(opt.max_context, cfg.context_length > 0 ? cfg.context_length : opt.max_context);
     batch = std::max(1, std::min(opt.max_batch, max_ctx));
@@ -250,7 +251,7 @@ struct GpuTransformer::Impl {
         L.add_ffn = std::make_unique<kernels::Add>(kc, x, tmp2, x, uint32_t(cfg.dim), uint32_t(batch));
       }
     }
-    if (opt.quantize_activations == 1 || (opt.quantize_activations < 0 && ctx.adapter().adapter_type != "CPU"))
+    if (kc.quantize_activations)
       for (int l = 0; l < cfg.n_layers; ++l) quantize_inputs(layers[l], l);
     norm_final = std::make_unique<kernels::RmsNorm>(kc, x, output_norm, xn, cfg.dim, cfg.norm_eps, batch);
     mm_out = std::make_unique<kernels::MatMul>(kc, cfg.tied_output ? token_embd : output, final_x, logits, logit_rows, false,

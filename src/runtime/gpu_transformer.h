@@ -21,8 +21,9 @@ struct GpuTransformerOptions {
   int max_logit_rows = 32;   // rows of logits one step can return (all_logits mode)
   bool f16_kv_cache = true;  // KV cache stored as f16 (pack2x16float; works without shader-f16)
   bool progress = true;      // upload progress bar
-  // Decode matvecs of Q4_0 weights take int8-quantized activations (dot4I8Packed): about 3e-5
-  // NMSE per product, far faster. -1: on for GPUs, off on CPU adapters; 0 off; 1 on.
+  // Matrix products of Q4_0 (decode and prefill) and Q8_0 (prefill) weights take int8-quantized
+  // activations (dot4I8Packed): about 3e-5 NMSE per product, far faster. -1: the kernels' default
+  // (on for GPUs, off on CPU adapters); 0 off; 1 on.
   int quantize_activations = -1;
 };
 
