@@ -456,6 +456,15 @@ void Context::read(const Buffer& src, void* out, uint64_t size, uint64_t src_off
   api_.wgpuCommandBufferRelease(cmd);
   api_.wgpuCommandEncoderRelease(enc);
 
+  read_mapped(*readback_, out, size, src_offset - start, span, src.label());
+}
+
+void Context::read_mapped(const Buffer& mappable, void* out, uint64_t size) {
+  read_mapped(mappable, out, size, 0, (size + 3) & ~uint64_t(3), mappable.label());
+}
+
+void Context::read_mapped(const Buffer& mappable, void* out, uint64_t size, uint64_t offset, uint64_t span,
+                          const std::string& what) {
   struct Out {
     bool done = false;
     bool ok = false;
@@ -470,21 +479,21 @@ void Context::read(const Buffer& src, void* out, uint64_t size, uint64_t src_off
     r->done = true;
   };
   cb.userdata1 = &res;
-  api_.wgpuBufferMapAsync(readback_->handle(), WGPUMapMode_Read, 0, size_t(span), cb);
+  api_.wgpuBufferMapAsync(mappable.handle(), WGPUMapMode_Read, 0, size_t(span), cb);
   try {
-    wait_until([&] { return res.done; }, cat("reading buffer '", src.label(), "'").c_str());
+    wait_until([&] { return res.done; }, cat("reading buffer '", what, "'").c_str());
   } catch (...) {
-    if (res.done && res.ok) api_.wgpuBufferUnmap(readback_->handle());  // keep the buffer usable
+    if (res.done && res.ok) api_.wgpuBufferUnmap(mappable.handle());  // keep the buffer usable
     throw;
   }
-  if (!res.ok) fail("could not read buffer '", src.label(), "' back from the GPU: ", res.message);
-  const void* mapped = api_.wgpuBufferGetConstMappedRange(readback_->handle(), 0, size_t(span));
+  if (!res.ok) fail("could not read buffer '", what, "' back from the GPU: ", res.message);
+  const void* mapped = api_.wgpuBufferGetConstMappedRange(mappable.handle(), 0, size_t(span));
   if (!mapped) {
-    api_.wgpuBufferUnmap(readback_->handle());
-    fail("could not map the readback of buffer '", src.label(), "'");
+    api_.wgpuBufferUnmap(mappable.handle());
+    fail("could not map the readback of buffer '", what, "'");
   }
-  std::memcpy(out, static_cast<const uint8_t*>(mapped) + (src_offset - start), size);
-  api_.wgpuBufferUnmap(readback_->handle());
+  std::memcpy(out, static_cast<const uint8_t*>(mapped) + offset, size);
+  api_.wgpuBufferUnmap(mappable.handle());
 }
 
 void Context::finish() {

@@ -96,6 +96,9 @@ class Context {
     read(src, out.data(), count * sizeof(T), src_offset);
     return out;
   }
+  // Reads a MapRead buffer that submitted work has filled (e.g. a copy recorded in a step): waits
+  // only for the work that last used this buffer, not for later submissions. A sync point.
+  void read_mapped(const Buffer& mappable, void* out, uint64_t size);
   // Waits until all submitted work is done; a sync point.
   void finish();
 
@@ -121,6 +124,8 @@ class Context {
   Context(const WebGpuApi& api, const ContextOptions& options);
   void choose_adapter();
   void create_device();
+  void read_mapped(const Buffer& mappable, void* out, uint64_t size, uint64_t offset, uint64_t span,
+                   const std::string& what);
 
   const WebGpuApi& api_;
   ContextOptions options_;

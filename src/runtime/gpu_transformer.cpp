@@ -66,12 +66,29 @@ struct GpuTransformer::Impl {
   Buffer output_norm;
   std::unique_ptr<kernels::EmbeddingLookup> embed;
   std::unique_ptr<kernels::RmsNorm> norm_final;
-  std::unique_ptr<kernels::MatMul> mm_out;
+  std::unique_ptr<kernels::MatMul> mm_out;       // one token: the final norm fused into its input
+  std::unique_ptr<kernels::MatMul> mm_out_rows;  // several tokens: reads the normed rows in final_x
   std::unique_ptr<kernels::Softcap> final_softcap;
   std::unique_ptr<kernels::Argmax> argmax;
   std::vector<LayerOps> layers;
   double decode_record_s = 0, decode_wait_s = 0;  // forward_greedy: CPU encoding vs waiting
   int64_t decode_steps = 0, decode_dispatches = 0;
+  Buffer token_stage[2];  // MapRead copies of a greedy step's token id, by position parity
+  int spec_pos = -1;      // position of the greedy step submitted ahead (-1: none)
+  int last_out = -1;      // the token id forward_greedy last returned
+
+  // A one-token greedy step at `pos`: the input id from `token`, or (null) the id the previous
+  // step's argmax left in `ids` on the GPU. Its argmax goes to `ids` and token_stage[pos % 2].
+  void submit_greedy_step(int pos, const int* token) {
+    if (token) write_ids(std::span<const int>(token, 1));
+    gpu::Recorder rec = kc.recorder(&profile);
+    record_step(rec, 1, pos, 1);
+    argmax->record(rec, StepShape{1, uint32_t(pos)});
+    rec.copy(next_id, 0, ids, 0, 4);
+    rec.copy(next_id, 0, token_stage[pos % 2], 0, 4);
+    rec.submit();
+    decode_dispatches += rec.dispatch_count();
+  }
 
   Impl(gpu::Context& c, ModelWeights weights, const GpuTransformerOptions& o)
       : ctx(c), w(std::move(weights)), opt(o), kc(c) {
@@ -184,6 +201,7 @@ struct GpuTransformer::Impl {
     final_x = ctx.create_buffer(f32_bytes(int64_t(logit_rows) * cfg.dim), gpu::kStorage, "final_x");
     logits = ctx.create_buffer(f32_bytes(int64_t(logit_rows) * cfg.vocab_size), gpu::kStorage, "logits");
     next_id = ctx.create_buffer(4, gpu::kStorage, "next_id");
+    for (int i = 0; i < 2; ++i) token_stage[i] = ctx.create_buffer(4, gpu::kReadback, cat("token_stage.", i));
     const uint64_t kv_row = uint64_t(cfg.kv_dim()) * (opt.f16_kv_cache ? 2 : 4);
     for (int l = 0; l < cfg.n_layers; ++l) {
       layers[l].k_cache = ctx.create_buffer(kv_row * max_ctx, gpu::kStorage, cat("k_cache.", l));
@@ -254,8 +272,10 @@ struct GpuTransformer::Impl {
     if (kc.quantize_activations)
       for (int l = 0; l < cfg.n_layers; ++l) quantize_inputs(layers[l], l);
     norm_final = std::make_unique<kernels::RmsNorm>(kc, x, output_norm, xn, cfg.dim, cfg.norm_eps, batch);
-    mm_out = std::make_unique<kernels::MatMul>(kc, cfg.tied_output ? token_embd : output, final_x, logits, logit_rows, false,
+    const kernels::GpuWeight& out_w = cfg.tied_output ? token_embd : output;
+    mm_out = std::make_unique<kernels::MatMul>(kc, out_w, final_x, logits, logit_rows, false,
                                                kernels::VecInput{Kind::RmsNorm, &x, &output_norm, cfg.norm_eps});
+    mm_out_rows = std::make_unique<kernels::MatMul>(kc, out_w, final_x, logits, logit_rows);
     if (cfg.final_softcap > 0)
       final_softcap = std::make_unique<kernels::Softcap>(kc, logits, uint32_t(logit_rows * cfg.vocab_size), cfg.final_softcap);
     argmax = std::make_unique<kernels::Argmax>(kc, logits, next_id, uint32_t(cfg.vocab_size));
@@ -329,7 +349,7 @@ struct GpuTransformer::Impl {
       const uint64_t row = f32_bytes(cfg.dim);
       rec.copy(xn, row * uint64_t(n - out_rows), final_x, 0, row * uint64_t(out_rows));
     }
-    mm_out->record(rec, StepShape{uint32_t(out_rows), s.pos});
+    (fused ? mm_out : mm_out_rows)->record(rec, StepShape{uint32_t(out_rows), s.pos});
     if (final_softcap) final_softcap->record(rec, StepShape{uint32_t(out_rows), s.pos});
   }
 
@@ -361,6 +381,7 @@ gpu::Profile& GpuTransformer::profile() { return impl_->profile; }
 
 std::vector<float> GpuTransformer::forward(std::span<const int> tokens, int start_pos, bool all_logits) {
   Impl& m = *impl_;
+  m.spec_pos = -1;  // this writes the KV cache and the token ids: a step submitted ahead is void
   const int vocab = m.w.config.vocab_size;
   m.check_positions(int(tokens.size()), start_pos);
   std::vector<float> out;
@@ -382,31 +403,38 @@ std::vector<float> GpuTransformer::forward(std::span<const int> tokens, int star
   return out;
 }
 
+// Greedy decoding runs one step ahead: each step also copies its argmax into the token-id
+// buffer, so the next step can be submitted before the CPU has read this step's token; while the
+// GPU computes step pos+1, the CPU reads token pos and returns it. When the caller then feeds
+// that same token at pos+1, the step is already on its way (the CPU encoding of a step hides
+// behind the GPU's work on the previous one). A different token simply recomputes pos+1.
 int GpuTransformer::forward_greedy(int token, int pos) {
   Impl& m = *impl_;
   m.check_positions(1, pos);
   const auto t0 = std::chrono::steady_clock::now();
-  const int t[1] = {token};
-  m.write_ids(t);
-  gpu::Recorder rec = m.kc.recorder(&m.profile);
-  m.record_step(rec, 1, pos, 1);
-  m.argmax->record(rec, StepShape{1, uint32_t(pos)});
-  rec.submit();
+  if (!(m.spec_pos == pos && token == m.last_out)) m.submit_greedy_step(pos, &token);
+  m.spec_pos = -1;
+  if (pos + 1 < m.max_ctx) {
+    m.submit_greedy_step(pos + 1, nullptr);
+    m.spec_pos = pos + 1;
+  }
   const auto t1 = std::chrono::steady_clock::now();
   uint32_t id = 0;
-  m.ctx.read(m.next_id, &id, 4);
+  m.ctx.read_mapped(m.token_stage[pos % 2], &id, 4);
   const auto t2 = std::chrono::steady_clock::now();
+  m.last_out = int(id);
   m.decode_record_s += std::chrono::duration<double>(t1 - t0).count();
   m.decode_wait_s += std::chrono::duration<double>(t2 - t1).count();
   m.decode_steps += 1;
-  m.decode_dispatches += rec.dispatch_count();
   return int(id);
 }
+
+void GpuTransformer::invalidate_speculation() { impl_->spec_pos = -1; }
 
 std::string GpuTransformer::decode_timing() const {
   const Impl& m = *impl_;
   if (m.decode_steps == 0) return "no decode steps";
-  return cat("decode steps: ", m.decode_steps, ", ", m.decode_dispatches / m.decode_steps, " dispatches each; CPU record+submit ",
+  return cat("decode steps: ", m.decode_steps, ", ", m.decode_dispatches / m.decode_steps, " dispatches each (one step submitted ahead); CPU record+submit ",
              1e6 * m.decode_record_s / m.decode_steps, " us, wait for the GPU ", 1e6 * m.decode_wait_s / m.decode_steps, " us per step");
 }
 

@@ -47,8 +47,11 @@ class GpuTransformer {
   // all_logits, else for the last token only. Splits into batches of max_batch.
   std::vector<float> forward(std::span<const int> tokens, int start_pos, bool all_logits);
   // Decode step that keeps the token on the GPU: feeds `token` at `pos` and returns the argmax of
-  // the next-token logits (4 bytes back instead of the whole vocabulary).
+  // the next-token logits (4 bytes back instead of the whole vocabulary). Runs one step ahead
+  // (see the .cpp); forward() and invalidate_speculation() drop that step.
   int forward_greedy(int token, int pos);
+  // Call when the sequence restarts (the KV cache is reused from position 0).
+  void invalidate_speculation();
 
   gpu::Profile& profile();
   // Where decode time goes: dispatches per step, CPU time encoding + submitting, time waiting.

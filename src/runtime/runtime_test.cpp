@@ -96,6 +96,11 @@ TEST_P(EndToEnd, LogitsMatchReferenceAndGreedyTokensAreIdentical) {
   const double e = nmse(got, ref);
   EXPECT_LT(e, kLogitsNmseBound) << c.preset << " " << c.quant;
 
+  // The prompt's last-token logits alone (what generation uses) are the same last row.
+  const std::vector<float> last = gpu.forward(prompt, 0, false);
+  ASSERT_EQ(last.size(), size_t(vocab));
+  EXPECT_LT(nmse(last, std::vector<float>(ref.end() - vocab, ref.end())), kLogitsNmseBound) << c.preset << " " << c.quant;
+
   // Greedy decoding for 16 tokens: identical token lists.
   auto argmax = [&](const std::vector<float>& l) {
     return int(std::max_element(l.end() - vocab, l.end()) - (l.end() - vocab));

@@ -19,7 +19,10 @@ class WebGpuBackend : public Backend {
   const ModelConfig& config() const override { return model_->config(); }
   int max_context() const override { return model_->max_context(); }
   int n_past() const override { return n_past_; }
-  void reset() override { n_past_ = 0; }
+  void reset() override {
+    n_past_ = 0;
+    model_->invalidate_speculation();
+  }
   std::vector<float> eval(std::span<const int> tokens, bool all_logits) override;
   // Greedy decode with the argmax on the GPU: only the token id comes back.
   int decode_greedy(int token) override;
