@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/test_support.h"
+
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -16,16 +18,9 @@
 namespace wgllm::kernels {
 namespace {
 
-gpu::Context& shared_context() {
-  static std::unique_ptr<gpu::Context> ctx = gpu::Context::create({});
-  return *ctx;
-}
-
-double nmse(const std::vector<float>& got, const std::vector<float>& ref) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < ref.size(); ++i) num += double(got[i] - ref[i]) * (got[i] - ref[i]), den += double(ref[i]) * ref[i];
-  return num / den;
-}
+using testing::chunked_context;
+using testing::nmse;
+using testing::shared_context;
 
 struct Shape {
   uint32_t n_heads, n_kv_heads, head_dim;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/test_support.h"
+
 #include <cmath>
 
 #include "util/rng.h"
@@ -10,16 +12,9 @@
 namespace wgllm::kernels {
 namespace {
 
-gpu::Context& shared_context() {
-  static std::unique_ptr<gpu::Context> ctx = gpu::Context::create({});
-  return *ctx;
-}
-
-double nmse(const std::vector<float>& got, const std::vector<float>& ref) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < ref.size(); ++i) num += double(got[i] - ref[i]) * (got[i] - ref[i]), den += double(ref[i]) * ref[i];
-  return num / den;
-}
+using testing::chunked_context;
+using testing::nmse;
+using testing::shared_context;
 
 std::vector<float> random_vector(Rng& rng, size_t n, float sigma) {
   std::vector<float> v(n);

@@ -4,26 +4,19 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/test_support.h"
+
 #include "util/rng.h"
 
 namespace wgllm::kernels {
 namespace {
 
-gpu::Context& shared_context() {
-  static std::unique_ptr<gpu::Context> ctx = gpu::Context::create({});
-  return *ctx;
-}
-gpu::Context& chunked_context() {
-  static std::unique_ptr<gpu::Context> ctx = [] {
-    gpu::ContextOptions o;
-    o.max_binding_size_override = 4096;
-    return gpu::Context::create(o);
-  }();
-  return *ctx;
-}
+using testing::chunked_context;
+using testing::nmse;
+using testing::shared_context;
 
-const TensorType kTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0,
-                             TensorType::Q4_1, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
+
+const auto& kTypes = testing::kAllTypes;
 
 uint32_t test_cols(TensorType t) {
   const uint32_t b = tensor_type_info(t).block_size;

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/test_support.h"
+
 #include <cmath>
 #include <cstdio>
 
@@ -14,25 +16,16 @@
 namespace wgllm::kernels {
 namespace {
 
-gpu::Context& shared_context() {
-  static std::unique_ptr<gpu::Context> ctx = gpu::Context::create({});
-  return *ctx;
-}
+using testing::chunked_context;
+using testing::nmse;
+using testing::shared_context;
+
 KernelContext& shared_kernels() {  // one pipeline cache for all tests: variants share what they can
   static KernelContext kc(shared_context());
   return kc;
 }
-gpu::Context& chunked_context() {  // every weight here splits into several chunks
-  static std::unique_ptr<gpu::Context> ctx = [] {
-    gpu::ContextOptions o;
-    o.max_binding_size_override = 4096;
-    return gpu::Context::create(o);
-  }();
-  return *ctx;
-}
 
-const TensorType kTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0,
-                             TensorType::Q4_1, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
+const auto& kTypes = testing::kAllTypes;
 
 // Odd multiples of each type's block: 4-element GPU blocks for the float types.
 std::vector<uint32_t> test_cols(TensorType t) {

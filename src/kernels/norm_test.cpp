@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/test_support.h"
+
 #include <cmath>
 
 #include "util/rng.h"
@@ -10,16 +12,9 @@
 namespace wgllm::kernels {
 namespace {
 
-gpu::Context& shared_context() {
-  static std::unique_ptr<gpu::Context> ctx = gpu::Context::create({});
-  return *ctx;
-}
-
-double nmse(const std::vector<float>& got, const std::vector<float>& ref) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < ref.size(); ++i) num += double(got[i] - ref[i]) * (got[i] - ref[i]), den += double(ref[i]) * ref[i];
-  return num / den;
-}
+using testing::chunked_context;
+using testing::nmse;
+using testing::shared_context;
 
 // Reference: y[t][i] = x[t][i] / sqrt(mean_j x[t][j]^2 + eps) * w[i], in double.
 std::vector<float> rms_norm_ref(const std::vector<float>& x, const std::vector<float>& w, uint32_t dim, float eps) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/test_support.h"
+
 #include <cmath>
 #include <cstring>
 
@@ -14,16 +16,9 @@
 namespace wgllm::kernels {
 namespace {
 
-gpu::Context& shared_context() {
-  static std::unique_ptr<gpu::Context> ctx = gpu::Context::create({});
-  return *ctx;
-}
-
-double nmse(const std::vector<float>& got, const std::vector<float>& ref) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < ref.size(); ++i) num += double(got[i] - ref[i]) * (got[i] - ref[i]), den += double(ref[i]) * ref[i];
-  return num / den;
-}
+using testing::chunked_context;
+using testing::nmse;
+using testing::shared_context;
 
 // Reference in double (the angle from the f32 inv_freq the kernel also reads).
 void rope_ref(std::vector<float>& x, uint32_t n_tokens, uint32_t n_heads, uint32_t head_dim, uint32_t rotary_dim,

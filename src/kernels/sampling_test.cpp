@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/test_support.h"
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -13,10 +15,9 @@
 namespace wgllm::kernels {
 namespace {
 
-gpu::Context& shared_context() {
-  static std::unique_ptr<gpu::Context> ctx = gpu::Context::create({});
-  return *ctx;
-}
+using testing::chunked_context;
+using testing::nmse;
+using testing::shared_context;
 
 // rows x n distinct logits: a random permutation of n values per row, spread over +-20.
 std::vector<float> distinct_logits(Rng& rng, uint32_t rows, uint32_t n) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/test_support.h"
+
 #include <cstring>
 
 #include "util/error.h"
@@ -12,14 +14,7 @@
 namespace wgllm::kernels {
 namespace {
 
-gpu::Context& shared_context() {
-  static std::unique_ptr<gpu::Context> ctx = [] {
-    gpu::ContextOptions o;
-    o.max_binding_size_override = 4096;
-    return gpu::Context::create(o);
-  }();
-  return *ctx;
-}
+using testing::chunked_context;
 
 // Where each GGUF block's bytes live in the regions, from the table in weights.h:
 // {region, offset in the region's slot, offset in the GGUF block, length}.
@@ -38,11 +33,10 @@ std::vector<Field> fields(TensorType t) {
   }
 }
 
-const TensorType kTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0, TensorType::Q4_0,
-                             TensorType::Q4_1, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
+const auto& kTypes = testing::kAllTypes;
 
 TEST(GpuWeight, ChunksHoldTheGgufBytesInTheDocumentedLayout) {
-  gpu::Context& ctx = shared_context();
+  gpu::Context& ctx = chunked_context();
   for (TensorType t : kTypes) {
     const auto& info = tensor_type_info(t);
     const uint32_t cols = info.block_size == 1 ? 36 : info.block_size * 3, rows = 131;
@@ -87,7 +81,7 @@ TEST(GpuWeight, ChunksHoldTheGgufBytesInTheDocumentedLayout) {
 }
 
 TEST(GpuWeight, ErrorsNameTheTensorAndTheLimit) {
-  gpu::Context& ctx = shared_context();
+  gpu::Context& ctx = chunked_context();
   std::vector<uint8_t> data(1 << 16);
   try {
     upload_weight(ctx, "blk.3.attn_q.weight", TensorType::F16, 2, 6, data.data());
