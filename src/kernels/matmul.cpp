@@ -156,11 +156,13 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
 }
 
 bool MatMul::use_quantized_input(const QuantizedX& xq) {
-  if (w_.type != TensorType::Q4_0 || xq.cols != w_.cols) return false;
+  const bool supported = w_.type == TensorType::Q4_0 || w_.type == TensorType::Q4_K;
+  if (!supported || xq.cols != w_.cols) return false;
   std::map<std::string, std::string> defines = variant_defines(kc_, false);
   defines["WG"] = std::to_string(vec_wg_);
   defines["ROWS"] = std::to_string(vec_rows_);
-  gpu::KernelSpec spec{"matvec_Q4_0_q8", "matmul_vec_q8.wgsl+matvec_reduce.wgsl",
+  defines["TYPE"] = std::string(tensor_type_name(w_.type));
+  gpu::KernelSpec spec{cat("matvec_", tensor_type_name(w_.type), "_q8"), "matmul_vec_q8.wgsl+matvec_reduce.wgsl",
                        cat(kernel_source("matmul_vec_q8.wgsl"), kernel_source("matvec_reduce.wgsl")), defines};
   matvec_q8_ = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
   matvec_q8_groups_.clear();

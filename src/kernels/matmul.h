@@ -67,9 +67,9 @@ class MatMul {
          bool accumulate = false, VecInput vec_input = {});
   ~MatMul();
   void record(gpu::Recorder& rec, const StepShape& shape);
-  // One-token steps of Q4_0 weights read this int8-quantized x instead (dot4I8Packed), when the
-  // adapter compiles it; the caller records the QuantizeX that fills it before this op. Returns
-  // false (and keeps the f32 path) for other weight types.
+  // One-token steps of Q4_0 and Q4_K weights read this int8-quantized x instead (dot4I8Packed);
+  // the caller records the QuantizeX that fills it before this op. Returns false (and keeps the
+  // f32 path) for other weight types.
   bool use_quantized_input(const QuantizedX& xq);
   // Bytes one dispatch over chunk k reads and writes for n_tokens (the profiler's GB/s).
   double dispatch_bytes(size_t k, uint32_t n_tokens) const;

@@ -295,16 +295,17 @@ TEST(MatMul, FusedNormAndGatedInputsMatchTheReference) {
   kc.use_subgroups = ctx.features().subgroups;
 }
 
-// Q4_0 x int8 activations (dot4I8Packed): the only error is x's rounding to 1/254 of each block's
-// largest magnitude, an NMSE near 3e-5 for normal data; bound 2e-4.
-TEST(MatMul, Q4_0WithQuantizedActivationsMatchesTheReference) {
+// Q4_0 / Q4_K x int8 activations (dot4I8Packed): the only error is x's rounding to 1/254 of each
+// block's largest magnitude, an NMSE near 3e-5 for normal data; bound 2e-4.
+TEST(MatMul, FourBitWeightsWithQuantizedActivationsMatchTheReference) {
   gpu::Context& ctx = shared_context();
   KernelContext& kc = shared_kernels();
   using Kind = VecInput::Kind;
   Rng rng(7);
-  const uint32_t rows = 131, cols = 288;
-  const Matrix m = random_matrix(TensorType::Q4_0, rows, cols, 3);
-  GpuWeight w = upload_weight(ctx, "w", TensorType::Q4_0, rows, cols, m.gguf.data());
+  for (auto [type, cols] : {std::pair{TensorType::Q4_0, 288u}, std::pair{TensorType::Q4_K, 768u}}) {
+  const uint32_t rows = 131;
+  const Matrix m = random_matrix(type, rows, cols, 3);
+  GpuWeight w = upload_weight(ctx, "w", type, rows, cols, m.gguf.data());
   const std::vector<float> a = random_vector(cols, rng), b = random_vector(cols, rng);
   gpu::Buffer ab = ctx.create_buffer(cols * 4, gpu::kStorage, "a");
   gpu::Buffer bb = ctx.create_buffer(cols * 4, gpu::kStorage, "b");
@@ -337,9 +338,11 @@ TEST(MatMul, Q4_0WithQuantizedActivationsMatchesTheReference) {
         mm.record(rec, StepShape{1, 0});
         rec.submit();
         const std::vector<float> y = ctx.read_vector<float>(yb, rows);
-        EXPECT_LT(nmse(m, xin, y0, y, 1, true), 2e-4) << "input " << int(kind) << " rows/wg " << mrows << (sg ? " subgroups" : "");
+        EXPECT_LT(nmse(m, xin, y0, y, 1, true), 2e-4)
+            << tensor_type_name(type) << " input " << int(kind) << " rows/wg " << mrows << (sg ? " subgroups" : "");
         kc.arena.reset();
       }
+  }
   }
   kc.matvec_rows = 0;
   kc.use_subgroups = ctx.features().subgroups;

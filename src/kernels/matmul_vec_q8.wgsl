@@ -1,13 +1,15 @@
 {{ENABLE}}
-// Matrix-vector for Q4_0 weights against an int8-quantized x (quantize_x.wgsl): per block of 32,
-// sum_j (q_j - 8) * d_w * xq_j * d_x = d_w * (d_x * sum_j q_j xq_j - 8 * d_x * sum_j xq_j), the
-// integer sum taken four products at a time with dot4I8Packed (DP4A), so a weight costs about
-// half an instruction instead of a conversion and a multiply-add. Rows, workgroups and the
+// Matrix-vector for 4-bit weights against an int8-quantized x (quantize_x.wgsl), per group of 32
+// with the integer sum taken four products at a time by dot4I8Packed (DP4A), so a weight costs
+// about half an instruction instead of a conversion and a multiply-add:
+//   Q4_0: sum_j (q_j - 8) d xq_j dx = d * (dx * sum_j q_j xq_j - 8 * dx * sum_j xq_j)
+//   Q4_K: sum_j (d sc q_j - dmin m) xq_j dx = d sc * dx * sum_j q_j xq_j - dmin m * dx * sum_j xq_j
+// (xd holds dx and dx * sum_j xq_j per group). TYPE picks group_dot_TYPE. Rows, workgroups and the
 // reduction (matvec_reduce.wgsl) are as in matmul_vec.wgsl: ROWS rows per workgroup, x blocks
 // reused across them.
 {{PARAMS}}
 @group(0) @binding(0) var<storage, read> w4: array<vec4<u32>>;   // region 0: qs[16] per block
-@group(0) @binding(1) var<storage, read> w1: array<u32>;         // region 1 at p.r1: f16 d per block
+@group(0) @binding(1) var<storage, read> w1: array<u32>;         // region 1 at p.r1 (scales, as weights.h)
 @group(0) @binding(2) var<storage, read> xq: array<vec4<u32>>;   // [cols / 16] int8 x 16
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;    // [y_stride]
 @group(0) @binding(4) var<uniform> p: Params;
@@ -19,26 +21,67 @@ const LOW = 0x0F0F0F0Fu;
 
 fn row_scale(extra: f32) -> f32 { return 1.0; }
 
+// Sum over 32 products of quant words q (low nibbles at `shift`) with x words xa (elements 0..15)
+// and xb (16..31): elements 4w..4w+3 sit in word w of the group's 8 quant words.
+fn idot(qa: vec4<u32>, qb: vec4<u32>, shift: u32, xa: vec4<u32>, xb: vec4<u32>) -> i32 {
+  let a = (qa >> vec4<u32>(shift)) & vec4<u32>(LOW);
+  let b = (qb >> vec4<u32>(shift)) & vec4<u32>(LOW);
+  return dot4I8Packed(a.x, xa.x) + dot4I8Packed(a.y, xa.y) + dot4I8Packed(a.z, xa.z) + dot4I8Packed(a.w, xa.w) +
+         dot4I8Packed(b.x, xb.x) + dot4I8Packed(b.y, xb.y) + dot4I8Packed(b.z, xb.z) + dot4I8Packed(b.w, xb.w);
+}
+
+// Q4_0 group = block: 16 quant bytes, low nibbles elements 0..15, high nibbles 16..31.
+fn group_dot_Q4_0(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
+  let blk = row * (p.cols / 32u) + k;
+  let q = w4[blk];
+  let d = unpack2x16float(w1[p.r1 + blk / 2u])[blk & 1u];
+  let lo = q & vec4<u32>(LOW);
+  let hi = (q >> vec4<u32>(4u)) & vec4<u32>(LOW);
+  let s = dot4I8Packed(lo.x, xa.x) + dot4I8Packed(lo.y, xa.y) + dot4I8Packed(lo.z, xa.z) + dot4I8Packed(lo.w, xa.w) +
+          dot4I8Packed(hi.x, xb.x) + dot4I8Packed(hi.y, xb.y) + dot4I8Packed(hi.z, xb.z) + dot4I8Packed(hi.w, xb.w);
+  return d * (dx.x * f32(s) - 8.0 * dx.y);
+}
+
+// Q4_K group g of a 256-element block: quant bytes 32 (g / 2) .. + 32, nibble g % 2; 6-bit
+// scale and min of sub-block g from the block's head (weights.wgsl's scale_min layout).
+fn group_dot_Q4_K(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
+  _ = &w1;  // every type binds both views (a fixed bind group layout); Q4_K reads only w4
+  let blk = row * (p.cols / 256u) + k / 8u;
+  let g = k % 8u;
+  let head = w4[p.r1 / 4u + blk];
+  let qa = w4[8u * blk + 2u * (g / 2u)];
+  let qb = w4[8u * blk + 2u * (g / 2u) + 1u];
+  let s = idot(qa, qb, 4u * (g & 1u), xa, xb);
+  let sm = q4k_scale_min(head, g);
+  return sm.x * dx.x * f32(s) - sm.y * dx.y;
+}
+
+fn q4k_scale_byte(head: vec4<u32>, k: u32) -> u32 { return (head[1u + k / 4u] >> (8u * (k % 4u))) & 0xFFu; }
+fn q4k_scale_min(head: vec4<u32>, j: u32) -> vec2<f32> {
+  var sc: u32;
+  var m: u32;
+  if (j < 4u) {
+    sc = q4k_scale_byte(head, j) & 63u;
+    m = q4k_scale_byte(head, j + 4u) & 63u;
+  } else {
+    sc = (q4k_scale_byte(head, j + 4u) & 15u) | ((q4k_scale_byte(head, j - 4u) >> 6u) << 4u);
+    m = (q4k_scale_byte(head, j + 4u) >> 4u) | ((q4k_scale_byte(head, j) >> 6u) << 4u);
+  }
+  let dd = unpack2x16float(head.x);
+  return vec2<f32>(dd.x * f32(sc), dd.y * f32(m));
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32> {{SG_ARGS}}) {
   let row0 = (wid.x + wid.y * p.wg_x) * ROWS;
-  let nb = p.cols / 32u;
+  let ng = p.cols / 32u;  // groups of 32 per row
   for (var r = 0u; r <= ROWS; r++) { acc[r] = 0.0; }
-  for (var k = tid; k < nb; k += WG) {
-    let xa = xq[2u * k];       // elements 0..15
+  for (var k = tid; k < ng; k += WG) {
+    let xa = xq[2u * k];       // elements 0..15 of group k
     let xb = xq[2u * k + 1u];  // elements 16..31
     let dx = xd[k];
     for (var r = 0u; r < ROWS; r++) {
-      if (row0 + r < p.chunk_rows) {
-        let blk = (row0 + r) * nb + k;
-        let q = w4[blk];
-        let dw = unpack2x16float(w1[p.r1 + blk / 2u])[blk & 1u];
-        let lo = q & vec4<u32>(LOW);
-        let hi = (q >> vec4<u32>(4u)) & vec4<u32>(LOW);
-        let s = dot4I8Packed(lo.x, xa.x) + dot4I8Packed(lo.y, xa.y) + dot4I8Packed(lo.z, xa.z) + dot4I8Packed(lo.w, xa.w) +
-                dot4I8Packed(hi.x, xb.x) + dot4I8Packed(hi.y, xb.y) + dot4I8Packed(hi.z, xb.z) + dot4I8Packed(hi.w, xb.w);
-        acc[r] += dw * (dx.x * f32(s) - 8.0 * dx.y);
-      }
+      if (row0 + r < p.chunk_rows) { acc[r] += group_dot_{{TYPE}}(row0 + r, k, xa, xb, dx); }
     }
   }
 {{SG}}  store_rows(tid, row0, lane, sgs);

@@ -131,13 +131,13 @@ INSTANTIATE_TEST_SUITE_P(TinyPresets, EndToEnd, ::testing::ValuesIn(all_cases())
   return n;
 });
 
-// Int8 activations for Q4_0 decode matvecs (the GPU default; measured here: worst step NMSE
+// Int8 activations for Q4_0 / Q4_K decode matvecs (the GPU default; measured here: worst step NMSE
 // 5e-4..7e-4, argmax agreeing at 22-24 of 24 steps): every decode step's logits stay within
 // 2e-3 NMSE of the reference's and the argmax agrees at 14 of 16 steps or more.
 TEST(EndToEndQuantizedActivations, DecodeLogitsStayCloseToTheReference) {
   ProgressBar::set_enabled(false);
-  for (const char* preset : {"tiny-llama", "tiny-phi3"}) {
-    const std::string path = model_path(preset, "Q4_0");
+  for (auto [preset, quant] : {std::pair{"tiny-llama", "Q4_0"}, std::pair{"tiny-phi3", "Q4_K_M"}}) {
+    const std::string path = model_path(preset, quant);
     ref::Transformer cpu(path, 40);
     GpuTransformerOptions opts;
     opts.max_context = 40;
