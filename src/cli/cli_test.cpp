@@ -1,7 +1,12 @@
 // End-to-end checks of the wgllm command as a user runs it (a real process, real adapter).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <cstdio>
 #include <string>
 
@@ -55,6 +60,39 @@ TEST(CliInfo, UnknownAdapterListsTheAvailableOnes) {
   Result r = run("info --no-bandwidth --adapter no-such-gpu");
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("no adapter matches --adapter 'no-such-gpu'; available:"), std::string::npos) << r.output;
+}
+
+// Two turns of greedy chat: the second reuses the cached conversation, and the WebGPU replies
+// equal the CPU reference's byte for byte.
+TEST(CliChat, MultiTurnReusesTheCacheAndMatchesTheReference) {
+  char dir[] = "/tmp/wgllm-chat-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string model = std::string(dir) + "/m.gguf";
+  ASSERT_EQ(run("make-model --preset tiny-llama --quant Q8_0 -o " + model).status, 0);
+  const std::string input = std::string("printf 'Hello there\\nTell me more\\n' |");
+  auto chat = [&](const char* backend) {
+    const std::string cmd = input + " " WGLLM_CLI " chat -m " + model + " --temp 0 -n 6 --backend " + backend +
+                            " 2>" + dir + "/err-" + backend + ".txt";
+    Result r{-1, ""};
+    FILE* pipe = ::popen(cmd.c_str(), "r");
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+    const int status = ::pclose(pipe);
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+  };
+  const Result gpu = chat("webgpu"), cpu = chat("cpu");
+  ASSERT_EQ(gpu.status, 0);
+  ASSERT_EQ(cpu.status, 0);
+  EXPECT_EQ(std::count(gpu.output.begin(), gpu.output.end(), '\n'), 2) << gpu.output;  // one line per reply
+  EXPECT_EQ(gpu.output, cpu.output);
+  std::ifstream in(std::string(dir) + "/err-webgpu.txt");
+  const std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t second = err.find("reused ", err.find("reused ") + 1);  // the second turn's stats
+  ASSERT_NE(second, std::string::npos) << err;
+  EXPECT_GT(std::atoi(err.c_str() + second + 7), 0) << err;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

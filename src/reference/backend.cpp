@@ -18,6 +18,10 @@ class CpuBackend : public Backend {
   int max_context() const override { return model_.max_context(); }
   int n_past() const override { return n_past_; }
   void reset() override { n_past_ = 0; }
+  void rewind(int n) override {
+    if (n < 0 || n > n_past_) fail("rewind to ", n, " tokens: the cache holds ", n_past_);
+    n_past_ = n;
+  }
   std::vector<float> eval(std::span<const int> tokens, bool all_logits) override {
     if (tokens.empty()) fail("eval: no tokens");
     if (n_past_ + int(tokens.size()) > model_.max_context())

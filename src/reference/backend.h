@@ -26,6 +26,9 @@ class Backend {
   virtual int max_context() const = 0;
   virtual int n_past() const = 0;  // tokens in the KV cache
   virtual void reset() = 0;        // empties the KV cache
+  // Keeps only the first n tokens of the KV cache (the rest is overwritten by later tokens):
+  // a chat turn re-feeds only what differs from the conversation already cached.
+  virtual void rewind(int n) = 0;
   // Feeds `tokens` at positions n_past(), n_past()+1, ...; returns logits for each of them
   // ([n x vocab], row-major) when all_logits, else for the last one only (vocab).
   virtual std::vector<float> eval(std::span<const int> tokens, bool all_logits) = 0;

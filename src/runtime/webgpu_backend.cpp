@@ -19,6 +19,12 @@ std::vector<float> WebGpuBackend::eval(std::span<const int> tokens, bool all_log
   return logits;
 }
 
+void WebGpuBackend::rewind(int n) {
+  if (n < 0 || n > n_past_) fail("rewind to ", n, " tokens: the cache holds ", n_past_);
+  n_past_ = n;
+  model_->invalidate_speculation();
+}
+
 int WebGpuBackend::decode_greedy(int token) {
   const int next = model_->forward_greedy(token, n_past_);
   n_past_ += 1;

@@ -23,6 +23,7 @@ class WebGpuBackend : public Backend {
     n_past_ = 0;
     model_->invalidate_speculation();
   }
+  void rewind(int n) override;
   std::vector<float> eval(std::span<const int> tokens, bool all_logits) override;
   // Greedy decode with the argmax on the GPU: only the token id comes back.
   int decode_greedy(int token) override;
