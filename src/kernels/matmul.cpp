@@ -158,12 +158,14 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
 bool MatMul::use_quantized_input(const QuantizedX& xq) {
   const bool supported = w_.type == TensorType::Q4_0 || w_.type == TensorType::Q4_K;
   if (!supported || xq.cols != w_.cols) return false;
-  std::map<std::string, std::string> defines = variant_defines(kc_, false);
+  std::map<std::string, std::string> defines = weight_defines(w_.type);
+  for (auto& [k, v] : variant_defines(kc_, false)) defines[k] = v;
+  defines["ENABLES"] = defines["ENABLE"];
   defines["WG"] = std::to_string(vec_wg_);
   defines["ROWS"] = std::to_string(vec_rows_);
-  defines["TYPE"] = std::string(tensor_type_name(w_.type));
-  gpu::KernelSpec spec{cat("matvec_", tensor_type_name(w_.type), "_q8"), "matmul_vec_q8.wgsl+matvec_reduce.wgsl",
-                       cat(kernel_source("matmul_vec_q8.wgsl"), kernel_source("matvec_reduce.wgsl")), defines};
+  gpu::KernelSpec spec{cat("matvec_", tensor_type_name(w_.type), "_q8"), "weights.wgsl+matmul_vec_q8.wgsl+matvec_reduce.wgsl",
+                       cat(kernel_source("weights.wgsl"), kernel_source("matmul_vec_q8.wgsl"), kernel_source("matvec_reduce.wgsl")),
+                       defines};
   matvec_q8_ = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
   matvec_q8_groups_.clear();
   for (size_t k = 0; k < w_.chunks.size(); ++k)

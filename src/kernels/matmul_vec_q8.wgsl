@@ -1,4 +1,3 @@
-{{ENABLE}}
 // Matrix-vector for 4-bit weights against an int8-quantized x (quantize_x.wgsl), per group of 32
 // with the integer sum taken four products at a time by dot4I8Packed (DP4A), so a weight costs
 // about half an instruction instead of a conversion and a multiply-add:
@@ -6,10 +5,8 @@
 //   Q4_K: sum_j (d sc q_j - dmin m) xq_j dx = d sc * dx * sum_j q_j xq_j - dmin m * dx * sum_j xq_j
 // (xd holds dx and dx * sum_j xq_j per group). TYPE picks group_dot_TYPE. Rows, workgroups and the
 // reduction (matvec_reduce.wgsl) are as in matmul_vec.wgsl: ROWS rows per workgroup, x blocks
-// reused across them.
+// reused across them. Appended to weights.wgsl (the bindings w4 / w1, f16_at, scale_min).
 {{PARAMS}}
-@group(0) @binding(0) var<storage, read> w4: array<vec4<u32>>;   // region 0: qs[16] per block
-@group(0) @binding(1) var<storage, read> w1: array<u32>;         // region 1 at p.r1 (scales, as weights.h)
 @group(0) @binding(2) var<storage, read> xq: array<vec4<u32>>;   // [cols / 16] int8 x 16
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;    // [y_stride]
 @group(0) @binding(4) var<uniform> p: Params;
@@ -34,7 +31,7 @@ fn idot(qa: vec4<u32>, qb: vec4<u32>, shift: u32, xa: vec4<u32>, xb: vec4<u32>) 
 fn group_dot_Q4_0(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
   let blk = row * (p.cols / 32u) + k;
   let q = w4[blk];
-  let d = unpack2x16float(w1[p.r1 + blk / 2u])[blk & 1u];
+  let d = f16_at(p.r1, blk);
   let lo = q & vec4<u32>(LOW);
   let hi = (q >> vec4<u32>(4u)) & vec4<u32>(LOW);
   let s = dot4I8Packed(lo.x, xa.x) + dot4I8Packed(lo.y, xa.y) + dot4I8Packed(lo.z, xa.z) + dot4I8Packed(lo.w, xa.w) +
@@ -42,8 +39,8 @@ fn group_dot_Q4_0(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>)
   return d * (dx.x * f32(s) - 8.0 * dx.y);
 }
 
-// Q4_K group g of a 256-element block: quant bytes 32 (g / 2) .. + 32, nibble g % 2; 6-bit
-// scale and min of sub-block g from the block's head (weights.wgsl's scale_min layout).
+// Q4_K group g of a 256-element block: quant bytes 32 (g / 2) .. + 32, nibble g % 2; the 6-bit
+// scale and min of sub-block g from the block's head (scale_min, weights.wgsl).
 fn group_dot_Q4_K(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
   _ = &w1;  // every type binds both views (a fixed bind group layout); Q4_K reads only w4
   let blk = row * (p.cols / 256u) + k / 8u;
@@ -52,24 +49,10 @@ fn group_dot_Q4_K(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>)
   let qa = w4[8u * blk + 2u * (g / 2u)];
   let qb = w4[8u * blk + 2u * (g / 2u) + 1u];
   let s = idot(qa, qb, 4u * (g & 1u), xa, xb);
-  let sm = q4k_scale_min(head, g);
+  let sm = scale_min(head, g);
   return sm.x * dx.x * f32(s) - sm.y * dx.y;
 }
 
-fn q4k_scale_byte(head: vec4<u32>, k: u32) -> u32 { return (head[1u + k / 4u] >> (8u * (k % 4u))) & 0xFFu; }
-fn q4k_scale_min(head: vec4<u32>, j: u32) -> vec2<f32> {
-  var sc: u32;
-  var m: u32;
-  if (j < 4u) {
-    sc = q4k_scale_byte(head, j) & 63u;
-    m = q4k_scale_byte(head, j + 4u) & 63u;
-  } else {
-    sc = (q4k_scale_byte(head, j + 4u) & 15u) | ((q4k_scale_byte(head, j - 4u) >> 6u) << 4u);
-    m = (q4k_scale_byte(head, j + 4u) >> 4u) | ((q4k_scale_byte(head, j) >> 6u) << 4u);
-  }
-  let dd = unpack2x16float(head.x);
-  return vec2<f32>(dd.x * f32(sc), dd.y * f32(m));
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32> {{SG_ARGS}}) {
