@@ -92,4 +92,24 @@ TEST(CliChat, MultiTurnReusesTheCacheAndMatchesTheReference) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(CliRun, GpuMemoryBudgetIsCheckedBeforeAllocating) {
+  char dir[] = "/tmp/wgllm-budget-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string model = std::string(dir) + "/m.gguf";
+  ASSERT_EQ(run("make-model --preset tiny-llama --quant Q8_0 -o " + model).status, 0);
+  const Result small = run("run -m " + model + " -p hi -n 2 --gpu-memory 1");
+  EXPECT_EQ(small.status, 1) << small.output;
+  EXPECT_NE(small.output.find("wgllm: error: the model needs "), std::string::npos) << small.output;
+  EXPECT_NE(small.output.find(" MiB + KV cache "), std::string::npos) << small.output;
+  EXPECT_NE(small.output.find("but only 1.0 MiB are available on SwiftShader"), std::string::npos) << small.output;
+  EXPECT_EQ(small.output.find("loading weights to the GPU"), std::string::npos) << "nothing may be uploaded:\n" << small.output;
+  const Result env = run("run -m " + model + " -p hi -n 2", "WGLLM_GPU_MEMORY=lots");
+  EXPECT_EQ(env.status, 1);
+  EXPECT_NE(env.output.find("wgllm: error: WGLLM_GPU_MEMORY must be a positive number of MiB, not 'lots'"),
+            std::string::npos) << env.output;
+  const Result enough = run("run -m " + model + " -p hi -n 2 --temp 0 --gpu-memory 4096");
+  EXPECT_EQ(enough.status, 0) << enough.output;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace

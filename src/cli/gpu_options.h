@@ -16,6 +16,11 @@ inline void add_gpu_options(CLI::App& sub, gpu::ContextOptions& opts) {
   sub.add_flag("--profile", opts.profile, "time every kernel with timestamp queries and print a table (env WGLLM_PROFILE=1)");
   sub.add_flag("!--no-f16", opts.allow_f16, "do not use shader-f16 even where the adapter has it");
   sub.add_flag("!--no-subgroups", opts.allow_subgroups, "do not use subgroup operations");
+  sub.add_option_function<uint64_t>(
+         "--gpu-memory", [&opts](uint64_t mib) { opts.memory_budget = mib << 20; },
+         "GPU memory the model may use, in MiB: checked against weights + KV cache + activations before "
+         "anything is allocated (WebGPU cannot report it; env WGLLM_GPU_MEMORY)")
+      ->check(CLI::PositiveNumber);
   sub.add_flag("--no-validation", opts.benchmark_mode,
                "benchmark mode: turn off Dawn's validation and robustness checks (reports say so; env "
                "WGLLM_NO_VALIDATION=1)");

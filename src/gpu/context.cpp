@@ -121,6 +121,12 @@ Context::Context(const WebGpuApi& api, const ContextOptions& options) : api_(api
   const char* prof = std::getenv("WGLLM_PROFILE");
   profile_ = options_.profile || (prof && std::strcmp(prof, "0") != 0 && *prof);
   if (const char* t = std::getenv("WGLLM_GPU_TIMEOUT_S"); t && std::atof(t) > 0) timeout_s_ = std::atof(t);
+  if (const char* m = std::getenv("WGLLM_GPU_MEMORY"); m && *m && options_.memory_budget == 0) {
+    char* end = nullptr;
+    const unsigned long long mib = std::strtoull(m, &end, 10);
+    if (*end || mib == 0) fail("WGLLM_GPU_MEMORY must be a positive number of MiB, not '", m, "'");
+    options_.memory_budget = uint64_t(mib) << 20;
+  }
 }
 
 std::unique_ptr<Context> Context::create(const ContextOptions& options) {

@@ -35,6 +35,10 @@ struct ContextOptions {
   bool profile = false;        // timestamp queries per dispatch (also $WGLLM_PROFILE=1)
   // Caps maxStorageBufferBindingSize below the adapter's (tests of split tensors). 0 = no cap.
   uint64_t max_binding_size_override = 0;
+  // Bytes the engine may allocate on the GPU. WebGPU reports no memory size (only per-buffer
+  // limits), so this is the user's figure: --gpu-memory MiB or $WGLLM_GPU_MEMORY (MiB). 0 = no
+  // budget: only the adapter's per-buffer limits are checked before allocating.
+  uint64_t memory_budget = 0;
 };
 
 struct AdapterDescription {

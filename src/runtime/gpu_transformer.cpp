@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 
 #include "kernels/attention.h"
@@ -449,10 +450,17 @@ MemoryPlan plan_memory(const ModelWeights& weights, const GpuTransformerOptions&
   p.kv_cache = uint64_t(2) * cfg.n_layers * max_ctx * cfg.kv_dim() * (options.f16_kv_cache ? 2 : 4);
   p.activations = 4 * uint64_t(batch * (3 * cfg.dim + 4 * cfg.q_dim() + 4 * cfg.kv_dim() + 3 * cfg.ffn_dim) +
                                rows * (cfg.dim + cfg.vocab_size));
-  if (budget > 0 && p.total() > budget)
-    fail("the model needs ", p.total() >> 20, " MiB on the GPU (weights ", p.weights >> 20, " MiB + KV cache ",
-         p.kv_cache >> 20, " MiB for ", max_ctx, " tokens + activations ", p.activations >> 20, " MiB) but only ",
-         budget >> 20, " MiB are available on ", ctx.adapter().device, "; try a smaller --ctx or a smaller quantization");
+  if (budget == 0) budget = ctx.options().memory_budget;
+  if (budget > 0 && p.total() > budget) {
+    auto mib = [](uint64_t bytes) {  // one decimal, so that small models do not read "1 MiB > 1 MiB"
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / (1 << 20));
+      return std::string(buf);
+    };
+    fail("the model needs ", mib(p.total()), " on the GPU (weights ", mib(p.weights), " + KV cache ", mib(p.kv_cache),
+         " for ", max_ctx, " tokens + activations ", mib(p.activations), ") but only ", mib(budget),
+         " are available on ", ctx.adapter().device, " (--gpu-memory); try a smaller --ctx or a smaller quantization");
+  }
   return p;
 }
 

@@ -64,7 +64,7 @@ class GpuTransformer {
 
 // Plans memory for `weights` with `options`; raises an Error with the numbers when the plan
 // exceeds the adapter's limits (a tensor chunk over maxBufferSize, or the total over `budget`
-// bytes when budget > 0).
+// bytes; budget 0 means the context's --gpu-memory / $WGLLM_GPU_MEMORY, if any).
 MemoryPlan plan_memory(const ModelWeights& weights, const GpuTransformerOptions& options,
                        const gpu::Context& ctx, uint64_t budget = 0);
 
