@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "cli/gpu_options.h"
 #include "format/gguf.h"
+#include "model/demo_model.h"
 #include "reference/backend.h"
 #include "reference/generator.h"
 #include "runtime/webgpu_backend.h"
@@ -108,7 +109,7 @@ Command chat_command("chat", "Talk with a model, turn by turn, in its chat templ
   auto a = std::make_shared<ChatArgs>();
   SamplerParams& s = a->sampling;
   s.temperature = 0.7f;
-  sub.add_option("-m,--model", a->model, "GGUF model")->required();
+  sub.add_option("-m,--model", a->model, "GGUF model (default: the built-in demo model)");
   sub.add_option("--system", a->system, "System message");
   sub.add_option("-n,--n-predict", a->n_predict, "Most tokens per reply")->capture_default_str();
   sub.add_option("--ctx", a->context, "KV cache size in tokens")->capture_default_str();
@@ -120,7 +121,10 @@ Command chat_command("chat", "Talk with a model, turn by turn, in its chat templ
   sub.add_option("--seed", s.seed, "Sampling seed")->capture_default_str();
   sub.add_option("--backend", a->backend, "Backend: webgpu or cpu (the reference)")->capture_default_str();
   add_gpu_options(sub, a->gpu);
-  sub.callback([a] { chat(*a); });
+  sub.callback([a] {
+    a->model = model_or_demo(a->model);
+    chat(*a);
+  });
 });
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "model/demo_model.h"
 #include "reference/backend.h"
 #include "runtime/webgpu_backend.h"
 #include "cli/gpu_options.h"
@@ -56,12 +57,15 @@ void logits(const LogitsArgs& a) {
 
 Command logits_command("logits", "Write every position's logits for a token list (float32 LE)", [](CLI::App& sub) {
   auto a = std::make_shared<LogitsArgs>();
-  sub.add_option("-m,--model", a->model, "GGUF model")->required();
+  sub.add_option("-m,--model", a->model, "GGUF model (default: the built-in demo model)");
   sub.add_option("--tokens", a->tokens, "Comma-separated token ids, e.g. 1,2,3")->required();
   sub.add_option("--backend", a->backend, "Backend: cpu (the reference) or webgpu")->capture_default_str();
   add_gpu_options(sub, a->gpu);
   sub.add_option("--out", a->out, "Output file: n_tokens x n_vocab float32")->required();
-  sub.callback([a] { logits(*a); });
+  sub.callback([a] {
+    a->model = model_or_demo(a->model);
+    logits(*a);
+  });
 });
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "cli/gpu_options.h"
 #include "format/gguf.h"
+#include "model/demo_model.h"
 #include "reference/backend.h"
 #include "reference/generator.h"
 #include "runtime/webgpu_backend.h"
@@ -89,7 +90,7 @@ void run(const RunArgs& a) {
 Command run_command("run", "Generate text from a prompt", [](CLI::App& sub) {
   auto a = std::make_shared<RunArgs>();
   SamplerParams& s = a->sampling;
-  sub.add_option("-m,--model", a->model, "GGUF model")->required();
+  sub.add_option("-m,--model", a->model, "GGUF model (default: the built-in demo model)");
   sub.add_option("-p,--prompt", a->prompt, "Prompt text")->required();
   sub.add_option("-n,--n-predict", a->n_predict, "Tokens to generate")->capture_default_str();
   sub.add_flag("--chat", a->chat, "Wrap the prompt in the model's chat template as a user turn");
@@ -103,7 +104,10 @@ Command run_command("run", "Generate text from a prompt", [](CLI::App& sub) {
   sub.add_option("--ctx", a->context, "KV cache size in tokens (default: prompt + n-predict)");
   sub.add_option("--backend", a->backend, "Backend: webgpu or cpu (the reference)")->capture_default_str();
   add_gpu_options(sub, a->gpu);
-  sub.callback([a] { run(*a); });
+  sub.callback([a] {
+    a->model = model_or_demo(a->model);
+    run(*a);
+  });
 });
 
 }  // namespace

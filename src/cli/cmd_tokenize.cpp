@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "model/demo_model.h"
 #include "format/gguf.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -43,13 +44,14 @@ void run_tokenize(const TokenizeOptions& o) {
 
 static Command tokenize_command("tokenize", "Print the token ids of a text as a JSON array", [](CLI::App& sub) {
   auto o = std::make_shared<TokenizeOptions>();
-  sub.add_option("-m,--model", o->model, "GGUF file (only tokenizer.* keys are read) or tokenizer.json")
-      ->required();
+  sub.add_option("-m,--model", o->model,
+                 "GGUF file (only tokenizer.* keys are read) or tokenizer.json (default: the built-in demo model)");
   sub.add_flag("--add-special", o->add_special, "Add BOS/EOS where the vocabulary asks for them");
   auto* file = sub.add_option("--file", o->file, "Read the text from this file");
   sub.add_option("text", o->text, "Text to tokenize")->excludes(file);
   sub.callback([o] {
     if (o->file.empty() && o->text.empty()) fail("tokenize: give a TEXT or --file F");
+    o->model = model_or_demo(o->model);
     run_tokenize(*o);
   });
 });
