@@ -7,7 +7,6 @@
 
 #include "kernels/test_support.h"
 
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 
@@ -191,65 +190,6 @@ TEST(Attention, DecodeMatchesReferenceAtLongContexts) {
       }
       std::printf("Attention decode: subgroups=%d f16_cache=%d ran\n", int(sg), int(f16_cache));
     }
-  }
-}
-
-// Wall time of a decode step's attention work for a Llama-3-8B shape (32 layers, 32/8 heads,
-// head_dim 128, f16 cache): run with --gtest_also_run_disabled_tests on a real GPU.
-// WGLLM_SPLIT_KEYS picks the split length (default: the op's).
-TEST(Attention, DISABLED_DecodeTiming) {
-  gpu::Context& ctx = shared_context();
-  KernelContext kc(ctx);
-  const uint32_t layers = 32, n_heads = 32, n_kv = 8, D = 128, max_ctx = 4096;
-  const char* env = std::getenv("WGLLM_SPLIT_KEYS");
-  const uint32_t split_keys = env ? uint32_t(std::atoi(env)) : 128;
-  gpu::Buffer q = ctx.create_buffer(n_heads * D * 4, gpu::kStorage, "q");
-  gpu::Buffer k = ctx.create_buffer(n_kv * D * 4, gpu::kStorage, "k");
-  gpu::Buffer v = ctx.create_buffer(n_kv * D * 4, gpu::kStorage, "v");
-  gpu::Buffer out = ctx.create_buffer(n_heads * D * 4, gpu::kStorage, "out");
-  gpu::Buffer inv = ctx.create_buffer(D / 2 * 4, gpu::kStorage, "inv_freq");
-  std::vector<float> fill(n_heads * D);
-  Rng rng(1);
-  for (auto& x : fill) x = rng.normal();
-  ctx.write(q, fill.data(), fill.size() * 4);
-  ctx.write(k, fill.data(), n_kv * D * 4);
-  ctx.write(v, fill.data(), n_kv * D * 4);
-  ctx.write(inv, fill.data(), D / 2 * 4);
-  std::vector<gpu::Buffer> kcache, vcache;
-  std::vector<std::unique_ptr<RopeKvWrite>> ropes;
-  std::vector<std::unique_ptr<Attention>> attns;
-  std::vector<uint16_t> junk(size_t(max_ctx) * n_kv * D);
-  for (auto& b : junk) b = f32_to_f16(rng.normal());
-  for (uint32_t l = 0; l < layers; ++l) {
-    kcache.push_back(ctx.create_buffer(kv_cache_bytes(max_ctx, n_kv * D, true), gpu::kStorage, "kc"));
-    vcache.push_back(ctx.create_buffer(kv_cache_bytes(max_ctx, n_kv * D, true), gpu::kStorage, "vc"));
-    ctx.write(kcache.back(), junk.data(), junk.size() * 2);
-    ctx.write(vcache.back(), junk.data(), junk.size() * 2);
-    ropes.push_back(std::make_unique<RopeKvWrite>(kc, q, k, v, kcache.back(), vcache.back(), n_heads, n_kv, D, D, false,
-                                                  inv, 1.0f, max_ctx, true, 1));
-    attns.push_back(std::make_unique<Attention>(kc, q, kcache.back(), vcache.back(), out, n_heads, n_kv, D, max_ctx,
-                                                0.088f, 0.0f, 0, true, 1, split_keys));
-  }
-  auto time_us = [&](int which, uint32_t pos) {  // 0: nothing, 1: rope_kv, 2: attention, 3: both
-    double best = 1e30;
-    for (int rep = 0; rep < 12; ++rep) {
-      const auto t0 = std::chrono::steady_clock::now();
-      auto rec = kc.recorder();
-      for (uint32_t l = 0; l < layers; ++l) {
-        if (which & 1) ropes[l]->record(rec, {1, pos});
-        if (which & 2) attns[l]->record(rec, {1, pos});
-      }
-      rec.submit();
-      (void)ctx.read_vector<float>(out, 1);
-      best = std::min(best, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-    }
-    return best;
-  };
-  for (uint32_t pos : {130u, 640u, 2047u, 4000u}) {
-    const double base = time_us(0, pos), r = time_us(1, pos), a = time_us(2, pos), both = time_us(3, pos);
-    std::printf("ctx %4u split_keys %u splits %u: per step (32 layers) rope_kv %.0f us, attention %.0f us, both %.0f us "
-                "(empty submit %.0f us subtracted)\n",
-                pos + 1, split_keys, attns[0]->last_splits(), r - base, a - base, both - base, base);
   }
 }
 

@@ -49,46 +49,44 @@ std::string gemma(const std::vector<ChatMessage>& msgs, bool gen) {
   return out;
 }
 
-// Llama-2: each user turn after the first starts with BOS text; the system prompt sits inside
-// the first [INST] block.
-std::string llama2(const std::vector<ChatMessage>& msgs, const std::string& eos) {
+// The [INST] families walk a conversation alike: a leading system message is held back for the
+// first user turn. They differ only in how one user turn and one assistant turn read.
+struct InstStyle {
+  std::string (*user)(const std::string& content, const std::string& system, bool first);
+  std::string (*assistant)(const std::string& content, const std::string& eos);
+};
+
+std::string inst_turns(const std::vector<ChatMessage>& msgs, const std::string& eos, const InstStyle& style) {
   std::string out, system;
   size_t first = 0;
   if (!msgs.empty() && msgs[0].role == "system") system = msgs[0].content, first = 1;
   bool first_user = true;
   for (size_t i = first; i < msgs.size(); ++i) {
-    const auto& m = msgs[i];
-    if (m.role == "user") {
-      if (!first_user) out += "<s>";
-      out += "[INST] ";
-      if (first_user && !system.empty()) out += "<<SYS>>\n" + system + "\n<</SYS>>\n\n";
-      out += trim(m.content) + " [/INST]";
+    if (msgs[i].role == "user") {
+      out += style.user(msgs[i].content, system, first_user);
       first_user = false;
-    } else if (m.role == "assistant") {
-      out += " " + trim(m.content) + " " + eos;
+    } else if (msgs[i].role == "assistant") {
+      out += style.assistant(msgs[i].content, eos);
     }
   }
   return out;
 }
 
+// Llama-2: each user turn after the first starts with BOS text; the system prompt sits inside
+// the first [INST] block.
+constexpr InstStyle kLlama2{
+    [](const std::string& content, const std::string& system, bool first) {
+      std::string sys = first && !system.empty() ? "<<SYS>>\n" + system + "\n<</SYS>>\n\n" : "";
+      return std::string(first ? "" : "<s>") + "[INST] " + sys + trim(content) + " [/INST]";
+    },
+    [](const std::string& content, const std::string& eos) { return " " + trim(content) + " " + eos; }};
+
 // Mistral v0.1-style: no system role; its text joins the first user message.
-std::string mistral(const std::vector<ChatMessage>& msgs, const std::string& eos) {
-  std::string out, system;
-  size_t first = 0;
-  if (!msgs.empty() && msgs[0].role == "system") system = msgs[0].content, first = 1;
-  bool first_user = true;
-  for (size_t i = first; i < msgs.size(); ++i) {
-    const auto& m = msgs[i];
-    if (m.role == "user") {
-      std::string content = first_user && !system.empty() ? system + "\n\n" + m.content : m.content;
-      out += "[INST] " + content + " [/INST]";
-      first_user = false;
-    } else if (m.role == "assistant") {
-      out += m.content + eos;
-    }
-  }
-  return out;
-}
+constexpr InstStyle kMistral{
+    [](const std::string& content, const std::string& system, bool first) {
+      return "[INST] " + (first && !system.empty() ? system + "\n\n" + content : content) + " [/INST]";
+    },
+    [](const std::string& content, const std::string& eos) { return content + eos; }};
 
 }  // namespace
 
@@ -119,8 +117,8 @@ std::string render_chat(ChatFamily family, const std::vector<ChatMessage>& messa
                         bool add_generation_prompt, const std::string& eos_text) {
   switch (family) {
     case ChatFamily::Llama3: return llama3(messages, add_generation_prompt);
-    case ChatFamily::Llama2: return llama2(messages, eos_text);
-    case ChatFamily::Mistral: return mistral(messages, eos_text);
+    case ChatFamily::Llama2: return inst_turns(messages, eos_text, kLlama2);
+    case ChatFamily::Mistral: return inst_turns(messages, eos_text, kMistral);
     case ChatFamily::Phi3: return phi3(messages, add_generation_prompt);
     case ChatFamily::Gemma: return gemma(messages, add_generation_prompt);
     case ChatFamily::ChatML: return chatml(messages, add_generation_prompt);
