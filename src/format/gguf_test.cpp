@@ -356,7 +356,7 @@ TEST(GgufMalformed, TensorErrors) {
   };
   EXPECT_HAS(one("blk.3.ffn_up.weight", {256, 4}, 12, 0, 100),
              "tensor 'blk.3.ffn_up.weight' (576 bytes at data offset 0) runs past the end of the file (100 bytes of tensor data)");
-  EXPECT_HAS(one("w", {32, 2}, 6, 0, 64), "tensor 'w': unsupported tensor type 6 (Q5_0); supported: F32, F16, Q4_0");
+  EXPECT_HAS(one("w", {256, 2}, 10, 0, 256), "tensor 'w': unsupported tensor type 10 (Q2_K); supported: F32, F16, Q4_0");
   EXPECT_HAS(one("w", {32, 2}, 77, 0, 64), "tensor 'w': unsupported tensor type 77 (unknown)");
   EXPECT_HAS(one("w5", {2, 2, 2, 2, 2}, 0, 0, 128), "tensor 'w5': has 5 dimensions (1 to 4 supported)");
   EXPECT_HAS(one("w0", {4, 0}, 0, 0, 64), "tensor 'w0': dimension 1 is 0 (must be positive)");

@@ -15,7 +15,8 @@ struct FileTypeRow {
 const FileTypeRow kFileTypes[] = {
     {FileType::F32, "F32", TensorType::F32},       {FileType::F16, "F16", TensorType::F16},
     {FileType::BF16, "BF16", TensorType::BF16},    {FileType::Q4_0, "Q4_0", TensorType::Q4_0},
-    {FileType::Q4_1, "Q4_1", TensorType::Q4_1},    {FileType::Q8_0, "Q8_0", TensorType::Q8_0},
+    {FileType::Q4_1, "Q4_1", TensorType::Q4_1},    {FileType::Q5_0, "Q5_0", TensorType::Q5_0},
+    {FileType::Q5_1, "Q5_1", TensorType::Q5_1},    {FileType::Q8_0, "Q8_0", TensorType::Q8_0},
     {FileType::Q4_K_M, "Q4_K_M", TensorType::Q4_K}, {FileType::Q5_K_M, "Q5_K_M", TensorType::Q5_K},
     {FileType::Q6_K, "Q6_K", TensorType::Q6_K},
 };
@@ -57,6 +58,13 @@ std::string file_type_names() {
 }
 
 uint32_t gguf_file_type_id(FileType ft) { return uint32_t(ft); }
+
+std::optional<FileType> file_type_from_id(uint64_t id) {
+  for (const auto& r : kFileTypes) {
+    if (gguf_file_type_id(r.ft) == id) return r.ft;
+  }
+  return std::nullopt;
+}
 TensorType default_tensor_type(FileType ft) { return row(ft).base; }
 
 bool use_more_bits(int layer, int n_layers) {
@@ -94,7 +102,7 @@ TensorType choose_tensor_type(FileType ft, const std::string& name, int n_layers
   }
 
   if (row % tensor_type_info(t).block_size != 0) {
-    t = TensorType::Q8_0;
+    t = t == TensorType::Q4_K ? TensorType::Q5_0 : t == TensorType::Q5_K ? TensorType::Q5_1 : TensorType::Q8_0;
     if (row % 32 != 0) t = TensorType::F16;
   }
   return t;

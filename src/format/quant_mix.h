@@ -12,9 +12,10 @@
 //      picks: the first and last eighth of the layers and every third layer in between
 //      (i < n/8 || i >= 7n/8 || (i - n/8) % 3 == 2). Fused attn_qkv.weight takes Q5_K (Q4_K_M)
 //      or Q6_K (Q5_K_M). Everything else, token embeddings included, takes Q4_K / Q5_K.
-//   5. Fallback when the row length is not a multiple of the chosen type's block size: K-quants
-//      fall back to Q8_0 (llama.cpp picks Q5_0/Q5_1 for Q4_K/Q5_K, which this engine does not
-//      implement), and anything whose rows are not a multiple of 32 becomes F16.
+//   5. Fallback when the row length is not a multiple of the chosen type's block size, as
+//      llama.cpp's convert_incompatible_tensor: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0 (so a
+//      real Q4_K_M file of Qwen2.5-0.5B, rows of 896, holds Q5_0 tensors), and anything whose
+//      rows are not a multiple of 32 becomes F16.
 // Not modelled: llama.cpp's special cases for Falcon, 70B-class and 8-expert models.
 #pragma once
 #include <cstdint>
@@ -34,6 +35,8 @@ enum class FileType : uint32_t {
   Q4_0 = 2,
   Q4_1 = 3,
   Q8_0 = 7,
+  Q5_0 = 8,
+  Q5_1 = 9,
   Q4_K_M = 15,
   Q5_K_M = 17,
   Q6_K = 18,
@@ -44,6 +47,7 @@ std::optional<FileType> file_type_from_name(std::string_view name);  // "Q4_K_M"
 std::string_view file_type_name(FileType ft);
 std::string file_type_names();  // "F32, F16, BF16, Q4_0, ..." for error messages
 uint32_t gguf_file_type_id(FileType ft);  // the value written to general.file_type
+std::optional<FileType> file_type_from_id(uint64_t general_file_type);  // nullopt: not one of ours
 TensorType default_tensor_type(FileType ft);  // the type most tensors get
 
 // llama.cpp's use_more_bits(i_layer, n_layers).

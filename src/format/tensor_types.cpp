@@ -1,10 +1,13 @@
 // The tensor type table and the simple formats: F32, F16, BF16 and the 32-element block formats
-// Q4_0, Q4_1, Q8_0. The 256-element K-quants live in k_quants.cpp.
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0. The 256-element K-quants live in k_quants.cpp.
 //
 // Block layouts (little-endian, packed, as ggml defines them):
 //   Q4_0 (18 bytes / 32): f16 d; u8 qs[16]. Element i<16 is low nibble of qs[i], element i+16 the
 //                         high nibble; value = (q - 8) * d.
 //   Q4_1 (20 bytes / 32): f16 d; f16 m; u8 qs[16] (nibbles as Q4_0); value = q * d + m.
+//   Q5_0 (22 bytes / 32): f16 d; u32 qh (little-endian); u8 qs[16]. Element i's low 4 bits are
+//                         the nibbles as Q4_0, its fifth bit is bit i of qh; value = (q - 16) * d.
+//   Q5_1 (24 bytes / 32): f16 d; f16 m; u32 qh; u8 qs[16] (bits as Q5_0); value = q * d + m.
 //   Q8_0 (34 bytes / 32): f16 d; i8 qs[32]; value = q * d.
 #include "format/tensor_types.h"
 
@@ -22,6 +25,7 @@ namespace {
 const TensorTypeInfo kTypes[] = {
     {TensorType::F32, "F32", 1, 4},      {TensorType::F16, "F16", 1, 2},
     {TensorType::Q4_0, "Q4_0", 32, 18},  {TensorType::Q4_1, "Q4_1", 32, 20},
+    {TensorType::Q5_0, "Q5_0", 32, 22},  {TensorType::Q5_1, "Q5_1", 32, 24},
     {TensorType::Q8_0, "Q8_0", 32, 34},  {TensorType::Q4_K, "Q4_K", 256, 144},
     {TensorType::Q5_K, "Q5_K", 256, 176}, {TensorType::Q6_K, "Q6_K", 256, 210},
     {TensorType::BF16, "BF16", 1, 2},
@@ -47,6 +51,12 @@ uint16_t load_u16(const uint8_t* p) {
   return v;
 }
 void store_u16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
+uint32_t load_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+void store_u32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
 
 // ---- 32-element blocks -------------------------------------------------------------------------
 
@@ -67,6 +77,38 @@ void dequantize_q4_1(const uint8_t* b, float* y) {
     y[i] = float(qs[i] & 0xF) * d + m;
     y[i + 16] = float(qs[i] >> 4) * d + m;
   }
+}
+
+// The 5-bit quants of a Q5_0 / Q5_1 block: nibbles as Q4_0, fifth bit i of qh for element i.
+void unpack_q5(const uint8_t* qh_at, const uint8_t* qs, int* q) {
+  const uint32_t qh = load_u32(qh_at);
+  for (int i = 0; i < 16; ++i) {
+    q[i] = (qs[i] & 0xF) | int((qh >> i) & 1) << 4;
+    q[i + 16] = (qs[i] >> 4) | int((qh >> (i + 16)) & 1) << 4;
+  }
+}
+void pack_q5(const int* q, uint8_t* qh_at, uint8_t* qs) {
+  uint32_t qh = 0;
+  for (int i = 0; i < 16; ++i) {
+    qs[i] = uint8_t((q[i] & 0xF) | (q[i + 16] & 0xF) << 4);
+    qh |= uint32_t(q[i] >> 4) << i | uint32_t(q[i + 16] >> 4) << (i + 16);
+  }
+  store_u32(qh_at, qh);
+}
+
+void dequantize_q5_0(const uint8_t* b, float* y) {
+  const float d = f16_to_f32(load_u16(b));
+  int q[32];
+  unpack_q5(b + 2, b + 6, q);
+  for (int i = 0; i < 32; ++i) y[i] = float(q[i] - 16) * d;
+}
+
+void dequantize_q5_1(const uint8_t* b, float* y) {
+  const float d = f16_to_f32(load_u16(b));
+  const float m = f16_to_f32(load_u16(b + 2));
+  int q[32];
+  unpack_q5(b + 4, b + 8, q);
+  for (int i = 0; i < 32; ++i) y[i] = float(q[i]) * d + m;
 }
 
 void dequantize_q8_0(const uint8_t* b, float* y) {
@@ -101,6 +143,32 @@ void quantize_q4_1(const float* x, uint8_t* b) {
     return uint8_t(clamp_int((v - lo) * id + 0.5f, 0, 15));
   };
   for (int i = 0; i < 16; ++i) b[4 + i] = uint8_t(q(x[i]) | (q(x[i + 16]) << 4));
+}
+
+// As Q4_0 with 5 bits: the element of largest magnitude maps to -16.
+void quantize_q5_0(const float* x, uint8_t* b) {
+  float amax = 0, max = 0;
+  for (int i = 0; i < 32; ++i) {
+    if (std::fabs(x[i]) > amax) amax = std::fabs(x[i]), max = x[i];
+  }
+  const float d = max / -16.0f;
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  store_u16(b, f32_to_f16(d));
+  int q[32];
+  for (int i = 0; i < 32; ++i) q[i] = clamp_int(x[i] * id + 16.5f, 0, 31);
+  pack_q5(q, b + 2, b + 6);
+}
+
+void quantize_q5_1(const float* x, uint8_t* b) {
+  float lo = x[0], hi = x[0];
+  for (int i = 1; i < 32; ++i) lo = x[i] < lo ? x[i] : lo, hi = x[i] > hi ? x[i] : hi;
+  const float d = (hi - lo) / 31.0f;
+  const float id = d != 0 ? 1.0f / d : 0.0f;
+  store_u16(b, f32_to_f16(d));
+  store_u16(b + 2, f32_to_f16(lo));
+  int q[32];
+  for (int i = 0; i < 32; ++i) q[i] = clamp_int((x[i] - lo) * id + 0.5f, 0, 31);
+  pack_q5(q, b + 4, b + 8);
 }
 
 void quantize_q8_0(const float* x, uint8_t* b) {
@@ -169,6 +237,8 @@ void dequantize_row(TensorType type, const void* src, float* dst, int64_t n) {
   switch (type) {
     case TensorType::Q4_0: fn = dequantize_q4_0; break;
     case TensorType::Q4_1: fn = dequantize_q4_1; break;
+    case TensorType::Q5_0: fn = dequantize_q5_0; break;
+    case TensorType::Q5_1: fn = dequantize_q5_1; break;
     case TensorType::Q8_0: fn = dequantize_q8_0; break;
     case TensorType::Q4_K: fn = kquant::dequantize_q4_k; break;
     case TensorType::Q5_K: fn = kquant::dequantize_q5_k; break;
@@ -196,6 +266,8 @@ void quantize_row(TensorType type, const float* src, void* dst, int64_t n) {
   switch (type) {
     case TensorType::Q4_0: fn = quantize_q4_0; break;
     case TensorType::Q4_1: fn = quantize_q4_1; break;
+    case TensorType::Q5_0: fn = quantize_q5_0; break;
+    case TensorType::Q5_1: fn = quantize_q5_1; break;
     case TensorType::Q8_0: fn = quantize_q8_0; break;
     case TensorType::Q4_K: fn = kquant::quantize_q4_k; break;
     case TensorType::Q5_K: fn = kquant::quantize_q5_k; break;

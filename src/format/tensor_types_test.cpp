@@ -53,7 +53,21 @@ TEST(TensorTypes, TableMatchesGgml) {
   EXPECT_EQ(tensor_type_info(TensorType::Q6_K).type_size, 210u);
   EXPECT_EQ(tensor_type_info(TensorType::Q6_K).block_size, 256u);
   EXPECT_EQ(tensor_type_info(TensorType::BF16).type_size, 2u);
-  EXPECT_FALSE(tensor_type_info(6).has_value());  // Q5_0: not supported
+  EXPECT_EQ(tensor_type_info(TensorType::Q5_0).type_size, 22u);
+  EXPECT_EQ(tensor_type_info(TensorType::Q5_1).type_size, 24u);
+  EXPECT_EQ(tensor_type_info(TensorType::Q5_1).block_size, 32u);
+  EXPECT_EQ(tensor_type_info(6)->type, TensorType::Q5_0);  // ggml type ids
+  EXPECT_EQ(tensor_type_info(7)->type, TensorType::Q5_1);
+  EXPECT_FALSE(tensor_type_info(10).has_value());  // Q2_K: not supported
+  EXPECT_EQ(tensor_type_from_name("q5_0"), TensorType::Q5_0);
+  EXPECT_EQ(row_bytes(TensorType::Q5_0, 896), 616u);  // 28 blocks: Qwen2.5-0.5B's rows
+  EXPECT_EQ(row_bytes(TensorType::Q5_1, 4864), 3648u);
+  try {
+    row_bytes(TensorType::Q5_0, 48);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a multiple of the Q5_0 block size 32"), std::string::npos);
+  }
   EXPECT_EQ(tensor_type_from_name("q4_k"), TensorType::Q4_K);
   EXPECT_EQ(tensor_type_from_name("bf16"), TensorType::BF16);
   EXPECT_FALSE(tensor_type_from_name("q4_k_m").has_value());
@@ -89,7 +103,8 @@ TEST_P(RoundTrip, ErrorBelowBoundAtOddRowCounts) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, RoundTrip,
                          ::testing::Values(Bound{TensorType::Q8_0, 3.3e-5}, Bound{TensorType::Q6_K, 3.5e-4},
-                                           Bound{TensorType::Q5_K, 1.5e-3}, Bound{TensorType::Q4_K, 6.0e-3},
+                                           Bound{TensorType::Q5_K, 1.5e-3}, Bound{TensorType::Q5_1, 1.0},
+                                           Bound{TensorType::Q5_0, 1.0}, Bound{TensorType::Q4_K, 6.0e-3},
                                            Bound{TensorType::Q4_1, 7.1e-3}, Bound{TensorType::Q4_0, 8.6e-3}),
                          [](const auto& info) { return std::string(tensor_type_name(info.param.type)); });
 
@@ -106,8 +121,8 @@ TEST(TensorTypes, F16AndBF16AreExactForRepresentableValues) {
   for (size_t i = 0; i < r.size(); ++i) EXPECT_EQ(y[i], f16_to_f32(f32_to_f16(r[i])));
 }
 
-TEST(TensorTypes, RequantizingIsStableForQ8_0AndQ4_0) {
-  for (TensorType t : {TensorType::Q8_0, TensorType::Q4_0}) {
+TEST(TensorTypes, RequantizingIsStableForSymmetricTypes) {
+  for (TensorType t : {TensorType::Q8_0, TensorType::Q4_0, TensorType::Q5_0}) {
     const auto x = random_normal(32 * 41, 55);
     std::vector<uint8_t> q1(row_bytes(t, int64_t(x.size()))), q2(q1.size());
     std::vector<float> y(x.size());
@@ -145,6 +160,50 @@ TEST(HandBuilt, Q4_0AndQ4_1AndQ8_0) {
     EXPECT_EQ(y1[i], nib1 * 0.5f - 1.5f) << i;
     EXPECT_EQ(y8[i], float(int8_t(b8[2 + i])) * 0.125f) << i;
   }
+}
+
+// Q5_0 / Q5_1: random qs and qh bytes; element i < 16 takes the low nibble of qs[i], element
+// i >= 16 the high nibble of qs[i - 16], and its fifth bit is bit i of qh read as a
+// little-endian u32 (bit i % 8 of qh byte i / 8).
+TEST(HandBuilt, Q5_0AndQ5_1) {
+  Rng rng(5);
+  for (int trial = 0; trial < 20; ++trial) {
+    uint8_t b0[22], b1[24];
+    const float d0 = float(int(rng.below(64)) - 32) / 64.0f, d1 = float(rng.below(64) + 1) / 128.0f;
+    const float m1 = float(int(rng.below(200)) - 100) / 16.0f;
+    put_f16(b0, d0);
+    put_f16(b1, d1);
+    put_f16(b1 + 2, m1);
+    for (int i = 2; i < 22; ++i) b0[i] = uint8_t(rng.below(256));
+    for (int i = 4; i < 24; ++i) b1[i] = uint8_t(rng.below(256));
+    float y0[32], y1[32];
+    dequantize_row(TensorType::Q5_0, b0, y0, 32);
+    dequantize_row(TensorType::Q5_1, b1, y1, 32);
+    for (int i = 0; i < 32; ++i) {
+      const int j = i % 16;
+      const int lo0 = i < 16 ? b0[6 + j] % 16 : b0[6 + j] / 16, hi0 = (b0[2 + i / 8] >> (i % 8)) & 1;
+      const int lo1 = i < 16 ? b1[8 + j] % 16 : b1[8 + j] / 16, hi1 = (b1[4 + i / 8] >> (i % 8)) & 1;
+      EXPECT_EQ(y0[i], float(lo0 + 16 * hi0 - 16) * d0) << i;
+      EXPECT_EQ(y1[i], float(lo1 + 16 * hi1) * d1 + m1) << i;
+    }
+  }
+  // The element of largest magnitude maps to -16 exactly (Q5_0), the extremes to 0 and 31 (Q5_1).
+  std::vector<float> x = random_normal(32, 6);
+  x[9] = -5.0f;
+  x[20] = 4.0f;
+  std::vector<uint8_t> q0(22), q1(24);
+  quantize_row(TensorType::Q5_0, x.data(), q0.data(), 32);
+  quantize_row(TensorType::Q5_1, x.data(), q1.data(), 32);
+  std::vector<float> y0(32), y1(32);
+  dequantize_row(TensorType::Q5_0, q0.data(), y0.data(), 32);
+  dequantize_row(TensorType::Q5_1, q1.data(), y1.data(), 32);
+  EXPECT_EQ(y0[9], -5.0f);
+  EXPECT_EQ(q0[6 + 9] & 15, 0);
+  EXPECT_EQ(q0[2 + 1] >> 1 & 1, 0);  // bit 9 of qh
+  EXPECT_NEAR(y1[9], -5.0f, 1e-3);
+  EXPECT_NEAR(y1[20], 4.0f, 1e-2);
+  EXPECT_EQ(q1[8 + 4] >> 4, 15);     // element 20: high nibble of qs[4] ...
+  EXPECT_EQ(q1[4 + 2] >> 4 & 1, 1);  // ... and bit 20 of qh: q = 31
 }
 
 // Q4_K/Q5_K: sub-block j has scale 3 + 7j (mod 64) and min 60 - 5j; the 12 scale bytes are
@@ -238,8 +297,8 @@ TEST(TensorTypes, NonFiniteInputDoesNotCrash) {
   x[5] = INFINITY;
   x[77] = NAN;
   std::vector<uint8_t> q(row_bytes(TensorType::Q8_0, 256));  // the largest of the types below
-  for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q8_0, TensorType::Q4_K,
-                       TensorType::Q5_K, TensorType::Q6_K})
+  for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
+                       TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K})
     quantize_row(t, x.data(), q.data(), 256);
 }
 

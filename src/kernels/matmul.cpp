@@ -117,7 +117,8 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
     matvec_groups_.emplace_back(kc.ctx, *matvec_, bv);
     matmat_groups_.emplace_back(kc.ctx, *matmat_, b);
   }
-  if (kc.quantize_activations && max_tokens > 1 && (w.type == TensorType::Q4_0 || w.type == TensorType::Q8_0))
+  if (kc.quantize_activations && max_tokens > 1 &&
+      (w.type == TensorType::Q4_0 || w.type == TensorType::Q5_0 || w.type == TensorType::Q8_0))
     setup_gemm_q8(x);
 }
 
@@ -156,7 +157,8 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
 }
 
 bool MatMul::use_quantized_input(const QuantizedX& xq) {
-  const bool supported = w_.type == TensorType::Q4_0 || w_.type == TensorType::Q4_K;
+  const bool supported = w_.type == TensorType::Q4_0 || w_.type == TensorType::Q5_0 || w_.type == TensorType::Q5_1 ||
+                         w_.type == TensorType::Q4_K;
   if (!supported || xq.cols != w_.cols) return false;
   std::map<std::string, std::string> defines = weight_defines(w_.type);
   for (auto& [k, v] : variant_defines(kc_, false)) defines[k] = v;

@@ -7,9 +7,10 @@
 // n_tokens == 1 runs a matrix-vector kernel (several rows per workgroup, each row reduced by
 // subgroups or a workgroup-memory tree); n_tokens > 1 a tiled kernel that decodes each weight
 // group once for a tile of tokens. Weights are dequantized in registers, never in memory.
-// With kc.quantize_activations, n_tokens > 1 steps of Q4_0 / Q8_0 weights first quantize x to
-// int8 blocks of 32 (kc.gemm_x) and run an int8 GEMM (DP4A); the x rounding (1/254 of each
-// block's largest magnitude) gives an NMSE near 3e-5 on normal data.
+// With kc.quantize_activations, n_tokens > 1 steps of Q4_0 / Q5_0 / Q8_0 weights first quantize x
+// to int8 blocks of 32 (kc.gemm_x) and run an int8 GEMM (DP4A); the x rounding (1/254 of each
+// block's largest magnitude) gives an NMSE near 3e-5 on normal data. Other types (Q5_1, Q4_1,
+// the K-quants, floats) keep the f32 tiled kernel.
 #pragma once
 #include <memory>
 #include <vector>
@@ -67,9 +68,9 @@ class MatMul {
          bool accumulate = false, VecInput vec_input = {});
   ~MatMul();
   void record(gpu::Recorder& rec, const StepShape& shape);
-  // One-token steps of Q4_0 and Q4_K weights read this int8-quantized x instead (dot4I8Packed);
-  // the caller records the QuantizeX that fills it before this op. Returns false (and keeps the
-  // f32 path) for other weight types.
+  // One-token steps of Q4_0, Q5_0, Q5_1 and Q4_K weights read this int8-quantized x instead
+  // (dot4I8Packed); the caller records the QuantizeX that fills it before this op. Returns false
+  // (and keeps the f32 path) for other weight types.
   bool use_quantized_input(const QuantizedX& xq);
   // Bytes one dispatch over chunk k reads and writes for n_tokens (the profiler's GB/s).
   double dispatch_bytes(size_t k, uint32_t n_tokens) const;

@@ -1,4 +1,4 @@
-// Prefill GEMM of 8-bit-or-smaller symmetric quant weights (Q4_0, Q8_0) with int8-quantized
+// Prefill GEMM of 8-bit-or-smaller symmetric quant weights (Q4_0, Q5_0, Q8_0) with int8-quantized
 // activations (quantize_x_batch.wgsl): y[t][row_offset + r] (+)= sum_c W[r][c] * x[t][c].
 // Per block of 32 the product is d_w * d_x * sum_j q_j xq_j, the integer sum taken four products
 // at a time with dot4I8Packed (DP4A): 4 MACs per instruction and no weight conversion to float.
@@ -11,10 +11,10 @@
 // consecutive blocks per row (64..128 contiguous bytes); the inner loop's loads of a warp hit
 // RG distinct weight rows and TG distinct tokens (broadcasts), the rows padded by one vec4 so
 // that the staging writes spread across banks.
-// Defines: TYPE (Q4_0 or Q8_0), BM, BN, TM, TN, KB.
+// Defines: TYPE (Q4_0, Q5_0 or Q8_0), BM, BN, TM, TN, KB.
 {{PARAMS}}
 @group(0) @binding(0) var<storage, read> w4: array<vec4<u32>>;   // region 0: the quants
-@group(0) @binding(1) var<storage, read> w1: array<u32>;         // region 1 at p.r1: f16 d per block
+@group(0) @binding(1) var<storage, read> w1: array<u32>;         // region 1 at p.r1: f16 d per block; Q5_0: qh at p.r2
 @group(0) @binding(2) var<storage, read> xq: array<vec4<u32>>;   // [n_tokens][cols / 16] int8 x 16
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;    // [n_tokens][y_stride]
 @group(0) @binding(4) var<uniform> p: Params;
@@ -52,6 +52,23 @@ fn weight_block_Q4_0(blk: u32) -> array<vec4<u32>, 2> {
   return array<vec4<u32>, 2>(
       vec4<u32>(signed_nibbles(lo.x), signed_nibbles(lo.y), signed_nibbles(lo.z), signed_nibbles(lo.w)),
       vec4<u32>(signed_nibbles(hi.x), signed_nibbles(hi.y), signed_nibbles(hi.z), signed_nibbles(hi.w)));
+}
+// Q5_0: the nibbles plus the fifth bit of each byte (bit i of qh for element i) are q in 0..31;
+// q ^ 16 is q - 16 as a 5-bit two's complement, and its bit 4 times 0x0F sets bits 4..7.
+fn signed_q5(v: u32, qh: u32, shift: u32) -> u32 {
+  let fifth = ((((qh >> shift) & 0xFu) * 0x00204081u) & 0x01010101u) << 4u;  // bit b of the 4 -> bit 4 of byte b
+  let s = (v | fifth) ^ 0x10101010u;
+  return s | ((s & 0x10101010u) * 0x0Fu);
+}
+fn weight_block_Q5_0(blk: u32) -> array<vec4<u32>, 2> {
+  let q = w4[blk];
+  let qh = w1[p.r2 + blk];
+  let m = vec4<u32>(0x0F0F0F0Fu);
+  let lo = q & m;
+  let hi = (q >> vec4<u32>(4u)) & m;
+  return array<vec4<u32>, 2>(
+      vec4<u32>(signed_q5(lo.x, qh, 0u), signed_q5(lo.y, qh, 4u), signed_q5(lo.z, qh, 8u), signed_q5(lo.w, qh, 12u)),
+      vec4<u32>(signed_q5(hi.x, qh, 16u), signed_q5(hi.y, qh, 20u), signed_q5(hi.z, qh, 24u), signed_q5(hi.w, qh, 28u)));
 }
 fn weight_block_Q8_0(blk: u32) -> array<vec4<u32>, 2> {
   return array<vec4<u32>, 2>(w4[2u * blk], w4[2u * blk + 1u]);

@@ -179,7 +179,7 @@ TEST(MatMul, ChunkedWeightsMatchUnchunkedExactly) {
       Rng rng(seed);
       const auto x = random_vector(size_t(max_tokens) * c, rng);
       const auto y0 = random_vector(size_t(max_tokens) * rows, rng);
-      for (bool q8 : {false, true})  // f32 activations, then int8 ones (the GEMM; Q4_0 and Q8_0 only)
+      for (bool q8 : {false, true})  // f32 activations, then int8 ones (the GEMM; Q4_0, Q5_0 and Q8_0 only)
         for (bool acc : {false, true}) {
           kw.quantize_activations = ks.quantize_activations = q8;
           const auto a = run_matmul(kw, m, t, x, y0, {1, 3}, max_tokens, acc);
@@ -220,7 +220,7 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
   uint64_t seed = 300;
   for (uint32_t preset : {1u, 2u, 3u, 4u}) {
     kc.gemm_tile = preset;
-    for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0}) {
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q5_0, TensorType::Q8_0}) {
       const std::tuple<uint32_t, uint32_t, bool> shapes[] = {{37, 288, false}, {131, 96, true}};
       for (auto [rows, c, acc] : shapes) {
         const Matrix m = random_matrix(t, rows, c, ++seed);
@@ -295,14 +295,15 @@ TEST(MatMul, FusedNormAndGatedInputsMatchTheReference) {
   kc.use_subgroups = ctx.features().subgroups;
 }
 
-// Q4_0 / Q4_K x int8 activations (dot4I8Packed): the only error is x's rounding to 1/254 of each
-// block's largest magnitude, an NMSE near 3e-5 for normal data; bound 2e-4.
+// Q4_0 / Q5_0 / Q5_1 / Q4_K x int8 activations (dot4I8Packed): the only error is x's rounding to
+// 1/254 of each block's largest magnitude, an NMSE near 3e-5 for normal data; bound 2e-4.
 TEST(MatMul, FourBitWeightsWithQuantizedActivationsMatchTheReference) {
   gpu::Context& ctx = shared_context();
   KernelContext& kc = shared_kernels();
   using Kind = VecInput::Kind;
   Rng rng(7);
-  for (auto [type, cols] : {std::pair{TensorType::Q4_0, 288u}, std::pair{TensorType::Q4_K, 768u}}) {
+  for (auto [type, cols] : {std::pair{TensorType::Q4_0, 288u}, std::pair{TensorType::Q5_0, 288u},
+                            std::pair{TensorType::Q5_1, 96u}, std::pair{TensorType::Q4_K, 768u}}) {
   const uint32_t rows = 131;
   const Matrix m = random_matrix(type, rows, cols, 3);
   GpuWeight w = upload_weight(ctx, "w", type, rows, cols, m.gguf.data());

@@ -3,6 +3,7 @@
 // about half an instruction instead of a conversion and a multiply-add:
 //   Q4_0: sum_j (q_j - 8) d xq_j dx = d * (dx * sum_j q_j xq_j - 8 * dx * sum_j xq_j)
 //   Q4_K: sum_j (d sc q_j - dmin m) xq_j dx = d sc * dx * sum_j q_j xq_j - dmin m * dx * sum_j xq_j
+//   Q5_0: as Q4_0 with 5-bit q_j (0..31) and an offset of 16; Q5_1: d * dx * sum_j q_j xq_j + m * dx * sum_j xq_j
 // (xd holds dx and dx * sum_j xq_j per group). TYPE picks group_dot_TYPE. Rows, workgroups and the
 // reduction (matvec_reduce.wgsl) are as in matmul_vec.wgsl: ROWS rows per workgroup, x blocks
 // reused across them. Appended to weights.wgsl (the bindings w4 / w1, f16_at, scale_min).
@@ -37,6 +38,36 @@ fn group_dot_Q4_0(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>)
   let s = dot4I8Packed(lo.x, xa.x) + dot4I8Packed(lo.y, xa.y) + dot4I8Packed(lo.z, xa.z) + dot4I8Packed(lo.w, xa.w) +
           dot4I8Packed(hi.x, xb.x) + dot4I8Packed(hi.y, xb.y) + dot4I8Packed(hi.z, xb.z) + dot4I8Packed(hi.w, xb.w);
   return d * (dx.x * f32(s) - 8.0 * dx.y);
+}
+
+// The fifth bits of Q5 elements `shift` .. shift + 3 (bits of qh) as 0x10 in each byte: the
+// multiply copies the 4 bits to bit offsets 0, 7, 14, 21 (no overlaps, so no carries) and the
+// mask keeps bit b at bit 8b.
+fn fifth_bytes(qh: u32, shift: u32) -> u32 {
+  return ((((qh >> shift) & 0xFu) * 0x00204081u) & 0x01010101u) << 4u;
+}
+
+// sum_j q_j xq_j over a Q5_0 / Q5_1 block (quants w4[blk], fifth bits qh) with unsigned 5-bit q_j.
+fn q5_idot(blk: u32, qh: u32, xa: vec4<u32>, xb: vec4<u32>) -> i32 {
+  let q = w4[blk];
+  let lo = (q & vec4<u32>(LOW)) | vec4<u32>(fifth_bytes(qh, 0u), fifth_bytes(qh, 4u), fifth_bytes(qh, 8u), fifth_bytes(qh, 12u));
+  let hi = ((q >> vec4<u32>(4u)) & vec4<u32>(LOW)) |
+           vec4<u32>(fifth_bytes(qh, 16u), fifth_bytes(qh, 20u), fifth_bytes(qh, 24u), fifth_bytes(qh, 28u));
+  return dot4I8Packed(lo.x, xa.x) + dot4I8Packed(lo.y, xa.y) + dot4I8Packed(lo.z, xa.z) + dot4I8Packed(lo.w, xa.w) +
+         dot4I8Packed(hi.x, xb.x) + dot4I8Packed(hi.y, xb.y) + dot4I8Packed(hi.z, xb.z) + dot4I8Packed(hi.w, xb.w);
+}
+
+fn group_dot_Q5_0(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
+  let blk = row * (p.cols / 32u) + k;
+  let s = q5_idot(blk, w1[p.r2 + blk], xa, xb);
+  return f16_at(p.r1, blk) * (dx.x * f32(s) - 16.0 * dx.y);
+}
+
+fn group_dot_Q5_1(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
+  let blk = row * (p.cols / 32u) + k;
+  let s = q5_idot(blk, w1[p.r2 + blk], xa, xb);
+  let dm = unpack2x16float(w1[p.r1 + blk]);
+  return dm.x * dx.x * f32(s) + dm.y * dx.y;
 }
 
 // Q4_K group g of a 256-element block: quant bytes 32 (g / 2) .. + 32, nibble g % 2; the 6-bit

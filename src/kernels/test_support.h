@@ -31,8 +31,8 @@ inline double nmse(const std::vector<float>& got, const std::vector<float>& ref)
   return num / den;
 }
 
-inline const TensorType kAllTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16,
-                                       TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_1,
+inline const TensorType kAllTypes[] = {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q8_0,
+                                       TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1,
                                        TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K};
 
 }  // namespace wgllm::kernels::testing

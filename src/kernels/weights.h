@@ -13,6 +13,8 @@
 //                 widened to f32 in registers by a shift, exactly)
 //   Q4_0    32    qs[16]                            f16 d                  -
 //   Q4_1    32    qs[16]                            f16 d, f16 m           -
+//   Q5_0    32    qs[16]                            f16 d                  u32 qh
+//   Q5_1    32    qs[16]                            f16 d, f16 m           u32 qh
 //   Q8_0    32    i8 qs[32]                         f16 d                  -
 //   Q4_K   256    qs[128]                           f16 d, f16 dmin, u8 scales[12]
 //   Q5_K   256    qs[128], qh[32]                   f16 d, f16 dmin, u8 scales[12]

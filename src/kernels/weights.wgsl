@@ -81,6 +81,36 @@ fn decode_Q4_1(blk: u32, g: u32) -> Group {
   return o;
 }
 
+// The fifth bits of four Q5 elements: bits `shift` .. shift + 3 of qh, as 0 or 16.
+fn fifth_bits(qh: u32, shift: u32) -> vec4<f32> {
+  return 16.0 * vec4<f32>(vec4<u32>(qh >> shift, qh >> (shift + 1u), qh >> (shift + 2u), qh >> (shift + 3u)) & vec4<u32>(1u));
+}
+
+// Nibbles as Q4_0; bit i of qh (region 2) is the fifth bit of element i.
+fn decode_Q5_0(blk: u32, g: u32) -> Group {
+  var o: Group;
+  let q = w4[blk];
+  let d = f16_at(p.r1, blk);
+  let qh = w1[p.r2 + blk];
+  for (var v = 0u; v < 4u; v++) {
+    o[v] = (nibbles(q[v], 0u) + fifth_bits(qh, 4u * v) - 16.0) * d;
+    o[v + 4u] = (nibbles(q[v], 4u) + fifth_bits(qh, 16u + 4u * v) - 16.0) * d;
+  }
+  return o;
+}
+
+fn decode_Q5_1(blk: u32, g: u32) -> Group {
+  var o: Group;
+  let q = w4[blk];
+  let dm = unpack2x16float(w1[p.r1 + blk]);
+  let qh = w1[p.r2 + blk];
+  for (var v = 0u; v < 4u; v++) {
+    o[v] = (nibbles(q[v], 0u) + fifth_bits(qh, 4u * v)) * dm.x + dm.y;
+    o[v + 4u] = (nibbles(q[v], 4u) + fifth_bits(qh, 16u + 4u * v)) * dm.x + dm.y;
+  }
+  return o;
+}
+
 fn decode_Q8_0(blk: u32, g: u32) -> Group {
   var o: Group;
   let d = f16_at(p.r1, blk);

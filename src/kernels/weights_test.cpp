@@ -25,6 +25,8 @@ std::vector<Field> fields(TensorType t) {
   switch (t) {
     case TensorType::Q4_0: return {{0, 0, 2, 16}, {1, 0, 0, 2}};
     case TensorType::Q4_1: return {{0, 0, 4, 16}, {1, 0, 0, 4}};
+    case TensorType::Q5_0: return {{0, 0, 6, 16}, {1, 0, 0, 2}, {2, 0, 2, 4}};
+    case TensorType::Q5_1: return {{0, 0, 8, 16}, {1, 0, 0, 4}, {2, 0, 4, 4}};
     case TensorType::Q8_0: return {{0, 0, 2, 32}, {1, 0, 0, 2}};
     case TensorType::Q4_K: return {{0, 0, 16, 128}, {1, 0, 0, 16}};
     case TensorType::Q5_K: return {{0, 0, 48, 128}, {0, 128, 16, 32}, {1, 0, 0, 16}};
