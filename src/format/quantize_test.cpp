@@ -130,6 +130,41 @@ TEST(Quantize, Q4_K_MEndToEnd) {
   for (auto p : {in, out, out2}) std::filesystem::remove(p);
 }
 
+// Rows of 896 (Qwen2.5-0.5B's dim) take llama.cpp's fallbacks in Q4_K_M: Q5_0 for Q4_K, Q8_0 for
+// Q6_K; `quantize ... Q5_1` makes Q5_1 tensors. Values within the types' round-trip bounds.
+TEST(Quantize, RowsNotAMultipleOf256FallBackToQ5_0) {
+  ProgressBar::set_enabled(false);
+  const std::string in = temp_path("q5_in.gguf"), out = temp_path("q5_out.gguf"), out1 = temp_path("q5_1.gguf");
+  GgufWriter w;
+  w.set_string("general.architecture", "qwen2");
+  w.set_u32("qwen2.block_count", 24);
+  std::map<std::string, std::vector<float>> weights;
+  uint64_t seed = 40;
+  for (const std::string name : {"blk.1.attn_q.weight", "blk.0.attn_v.weight", "token_embd.weight"}) {
+    weights[name] = normal(896 * 48, seed++);
+    w.add_tensor(name, TensorType::F32, {896, 48}, as_bytes(weights[name]));
+  }
+  w.write(in);
+  quantize_gguf(in, out, FileType::Q4_K_M, 2);
+  quantize_gguf(in, out1, FileType::Q5_1, 2);
+  const auto f = GgufFile::open(out), f1 = GgufFile::open(out1);
+  EXPECT_EQ(f->tensor("blk.1.attn_q.weight").type, TensorType::Q5_0);
+  EXPECT_EQ(f->tensor("blk.0.attn_v.weight").type, TensorType::Q8_0);  // use_more_bits: Q6_K -> Q8_0
+  EXPECT_EQ(f->tensor("token_embd.weight").type, TensorType::Q8_0);    // tied output: Q6_K -> Q8_0
+  EXPECT_EQ(f1->get_u64("general.file_type"), 9u);
+  for (const auto* file : {f.get(), f1.get()})
+    for (const auto& [name, x] : weights) {
+      const GgufTensor& t = file->tensor(name);
+      if (file == f1.get() && name != "token_embd.weight") EXPECT_EQ(t.type, TensorType::Q5_1) << name;
+      EXPECT_EQ(t.size, 48 * row_bytes(t.type, 896)) << name;
+      std::vector<float> y(x.size());
+      for (int64_t row = 0; row < 48; ++row)
+        dequantize_row(t.type, t.data + size_t(row) * row_bytes(t.type, 896), y.data() + row * 896, 896);
+      EXPECT_LE(nmse(x, y.data()), 2.1e-3) << name << " " << tensor_type_name(t.type);
+    }
+  for (auto p : {in, out, out1}) std::filesystem::remove(p);
+}
+
 TEST(Quantize, RefusesSameFileAndReportsBadInput) {
   ProgressBar::set_enabled(false);
   const std::string in = temp_path("same.gguf");

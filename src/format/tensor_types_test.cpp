@@ -81,8 +81,8 @@ TEST(TensorTypes, TableMatchesGgml) {
   }
 }
 
-// Measured NMSE on N(0,1) rows of 768: Q8_0 2.89e-5, Q6_K 3.01e-4, Q5_K 1.32e-3, Q4_K 5.15e-3,
-// Q4_1 6.18e-3, Q4_0 7.46e-3. Bounds sit ~15% above the measurement.
+// Measured NMSE on N(0,1) rows of 768: Q8_0 2.89e-5, Q6_K 3.01e-4, Q5_K 1.32e-3, Q5_1 1.45e-3,
+// Q5_0 1.81e-3, Q4_K 5.15e-3, Q4_1 6.18e-3, Q4_0 7.46e-3. Bounds sit ~15% above the measurement.
 struct Bound {
   TensorType type;
   double max_nmse;
@@ -103,8 +103,8 @@ TEST_P(RoundTrip, ErrorBelowBoundAtOddRowCounts) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, RoundTrip,
                          ::testing::Values(Bound{TensorType::Q8_0, 3.3e-5}, Bound{TensorType::Q6_K, 3.5e-4},
-                                           Bound{TensorType::Q5_K, 1.5e-3}, Bound{TensorType::Q5_1, 1.0},
-                                           Bound{TensorType::Q5_0, 1.0}, Bound{TensorType::Q4_K, 6.0e-3},
+                                           Bound{TensorType::Q5_K, 1.5e-3}, Bound{TensorType::Q5_1, 1.7e-3},
+                                           Bound{TensorType::Q5_0, 2.1e-3}, Bound{TensorType::Q4_K, 6.0e-3},
                                            Bound{TensorType::Q4_1, 7.1e-3}, Bound{TensorType::Q4_0, 8.6e-3}),
                          [](const auto& info) { return std::string(tensor_type_name(info.param.type)); });
 

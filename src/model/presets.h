@@ -42,7 +42,7 @@ std::vector<float> llama3_rope_factors(int rope_dims, float theta, float factor,
                                        float high_freq_factor, int orig_context);
 
 struct MakeModelOptions {
-  std::string quant = "Q4_0";      // F32 F16 Q8_0 Q4_0 Q4_1 Q4_K_M Q5_K_M Q6_K
+  std::string quant = "Q4_0";      // F32 F16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K_M Q5_K_M Q6_K
   uint64_t seed = 1;
   std::string tokenizer_json;      // HF tokenizer.json; empty: byte-level synthetic vocabulary
   bool progress = true;            // ProgressBar on stderr
