@@ -5,6 +5,7 @@
 #include <fstream>
 #include <memory>
 
+#include "bench/browser.h"
 #include "bench/compare.h"
 #include "bench/runner.h"
 #include "bench/writers.h"
@@ -22,6 +23,7 @@ struct BenchArgs {
   bool kernels = false;
   int kernel_steps = 8;
   std::string json, md, html;
+  std::string browser;  // --browser chromium: the same runs in the browser, merged
 };
 
 void write_file(const std::string& path, const std::string& text) {
@@ -53,7 +55,8 @@ void bench_main(BenchArgs& a) {
   if (!a.html.empty()) chart = std::make_unique<bench::ChartLibrary>(bench::find_chart_library());
   a.run.engine_version = WGLLM_VERSION;
   a.run.git_sha = WGLLM_GIT_SHA;
-  const bench::Report report = bench::run_benchmarks(a.run);
+  bench::Report report = bench::run_benchmarks(a.run);
+  if (!a.browser.empty()) report = bench::run_browser_benchmarks(a.run, {a.browser}, std::move(report));
   const nlohmann::json j = bench::to_json(report);
   const std::vector<std::string> errors = bench::validate_json(j, bench::report_schema());
   if (!errors.empty()) fail("internal: the report does not match its schema: ", errors.front());
@@ -85,6 +88,9 @@ Command bench_command("bench", "Benchmark decode/prefill speed, TTFT, latency, m
   sub.add_option("--md", a->md, "Write the report as Markdown");
   sub.add_option("--html", a->html, "Write a self-contained HTML report with charts (Chart.js inlined)");
   sub.add_option("--compare", a->compare, "Compare two JSON reports: a.json b.json")->expected(2);
+  sub.add_option("--browser", a->browser,
+                 "Also run in a headless browser (chromium; needs scripts/build-web) and add its rows beside the "
+                 "native ones, with the browser/native ratios");
   sub.add_flag("--kernels", a->kernels, "Time every kernel of one model (-m) with timestamp queries");
   sub.add_option("--kernel-steps", a->kernel_steps, "Decode steps timed by --kernels")->capture_default_str();
   add_gpu_options(sub, o.gpu);
