@@ -14,7 +14,6 @@ for (const k of ['page', 'model', 'out'])
 const browser = await launchChromium();
 try {
   const page = await browser.newPage();
-  page.on('console', (m) => { if (m.text().startsWith('bench:')) process.stderr.write(`browser ${m.text()}\n`); });
   echoConsole(page, 'browser');
   const q = new URLSearchParams({model: args.model, reps: args.reps || '3', auto: '1'});
   if (args.prompts) q.set('prompts', args.prompts);
