@@ -23,7 +23,10 @@ const engine = new EngineClient({
     $('stats').textContent = `TTFT ${(live.tFirst - live.t0).toFixed(0)} ms | ${n} tokens | ${tps.toFixed(1)} tok/s`;
   },
   onLog: (text) => { $('log').textContent += text + '\n'; },
-  onCache: (m) => { $('status').textContent = m.cached ? 'model taken from the browser cache' : 'model downloaded and cached'; },
+  onCache: (m) => {
+    document.body.dataset.cache = m.cached ? 'hit' : 'stored';
+    $('status').textContent = m.cached ? 'model taken from the browser cache' : 'model downloaded and cached';
+  },
 });
 
 function showError(message) {

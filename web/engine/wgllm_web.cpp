@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -180,6 +181,10 @@ extern "C" EMSCRIPTEN_KEEPALIVE char* wgllm_call(const char* command, const char
       return reply(json::object());
     }
     return reply({{"error", "unknown command '" + c + "'"}});
+  } catch (const std::bad_alloc&) {
+    return reply({{"error", "not enough memory: the WebAssembly heap (at most 4 GiB, and what the browser grants this "
+                            "tab) could not hold the model file, which this version reads into it whole; use a "
+                            "smaller model, or close other tabs"}});
   } catch (const std::exception& e) {
     return reply({{"error", e.what()}});
   }

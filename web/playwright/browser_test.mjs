@@ -3,8 +3,10 @@
 //   1. the chat page generates from a tiny model with greedy decoding, and the text and token
 //      count equal the native `wgllm run --temp 0` on the same file;
 //   2. a corrupt file shows the GGUF error, and the page then still loads and generates;
-//   3. the benchmark page writes a report valid under src/bench/schema.json (wgllm-bench/1) that
-//      names this browser.
+//   3. a model given by URL is fetched once; loading it again (a new page) takes it from the Cache API;
+//   4. the benchmark page writes a report valid under src/bench/schema.json (wgllm-bench/1) that
+//      names this browser;
+//   5. without an adapter (Chromium lacking --enable-unsafe-webgpu) the page says so.
 //   node browser_test.mjs --bundle DIR --model tiny.gguf --native native.txt --prompt TEXT --n N
 //                         --schema schema.json
 // Ends with the plain 'N passed, N failed' line.
@@ -16,11 +18,18 @@ import {launchChromium, echoConsole} from './chromium.mjs';
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 const TIMEOUT = 600_000;
+const model = fs.readFileSync(args.model);
 
 // A static server for the bundle (and nothing else) on 127.0.0.1: a secure context for WebGPU.
 const types = {'.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
                '.wasm': 'application/wasm', '.json': 'application/json'};
+let modelRequests = 0;
 const server = http.createServer((req, res) => {
+  if (req.url === '/model/tiny.gguf') {  // a model "download" for the URL and cache checks
+    modelRequests++;
+    res.writeHead(200, {'Content-Type': 'application/octet-stream', 'Content-Length': model.length});
+    return res.end(model);
+  }
   const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
   const file = path.join(args.bundle, rel);
   if (!file.startsWith(path.resolve(args.bundle)) || !fs.existsSync(file)) { res.writeHead(404); return res.end(); }
@@ -73,7 +82,6 @@ function validate(v, s, at = '$', out = [], root = s) {
   return out;
 }
 
-const model = fs.readFileSync(args.model);
 const n = Number(args.n);
 // `wgllm run` prints the text and one newline.
 const nativeText = fs.readFileSync(args.native, 'utf8').replace(/\n$/, '');
@@ -131,6 +139,21 @@ try {
     expectEqual(got.text, nativeText, 'generated text after the error');
   });
 
+  await check('chat page: a model given by URL is downloaded once, then taken from the Cache API', async () => {
+    const fresh = await browser.newPage();
+    echoConsole(fresh, 'url page');
+    for (const want of ['stored', 'hit']) {
+      await fresh.goto(base + 'index.html');
+      await fresh.fill('#url', base + 'model/tiny.gguf');
+      await fresh.click('#load');
+      await fresh.waitForFunction(() => !document.getElementById('load').disabled && document.body.dataset.model,
+                                  null, {timeout: TIMEOUT});
+      expectEqual(await fresh.evaluate(() => document.body.dataset.cache), want, 'cache state');
+    }
+    expectEqual(modelRequests, 1, 'requests for the model URL');
+    await fresh.close();
+  });
+
   await check('benchmark page: the report is valid wgllm-bench/1 JSON and names the browser', async () => {
     const bench = await browser.newPage();
     echoConsole(bench, 'bench page');
@@ -152,7 +175,23 @@ try {
   });
 } finally {
   await browser.close();
-  server.close();
 }
+
+await check('no WebGPU adapter: the page says so plainly', async () => {
+  const plain = await launchChromium({webgpu: false});
+  try {
+    const page = await plain.newPage();
+    await page.goto(base + 'index.html');
+    await page.setInputFiles('#file', {name: 'tiny.gguf', mimeType: 'application/octet-stream', buffer: model});
+    await page.click('#load');
+    await page.waitForFunction(() => document.getElementById('error').textContent, null, {timeout: TIMEOUT});
+    const error = await page.textContent('#error');
+    if (!/offered no adapter/.test(error)) throw new Error(`error message: '${error}'`);
+    console.log(`  message: ${error}`);
+  } finally {
+    await plain.close();
+  }
+});
+server.close();
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -11,7 +11,8 @@ const require = createRequire(path.join(here, '..', '..', 'package.json'));
 export const CHROMIUM_ARGS = ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-export async function launchChromium() {
+// webgpu false: without --enable-unsafe-webgpu (headless Chromium then offers no adapter).
+export async function launchChromium({webgpu = true} = {}) {
   let chromium;
   try {
     ({chromium} = require('playwright-core'));
@@ -19,7 +20,8 @@ export async function launchChromium() {
     throw new Error('npm package playwright-core is missing: run scripts/setup (npm install)');
   }
   const executablePath = process.env.WGLLM_CHROMIUM || '/usr/bin/chromium';
-  return chromium.launch({executablePath, args: CHROMIUM_ARGS, headless: true});
+  const args = CHROMIUM_ARGS.filter((a) => webgpu || a !== '--enable-unsafe-webgpu');
+  return chromium.launch({executablePath, args, headless: true});
 }
 
 // Prints the page's console and errors, prefixed, to stderr (what a failing test needs to say).
