@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <cstdlib>
 
+#include "kernels/test_support.h"
 #include "model/presets.h"
 #include "reference/forward.h"
 #include "runtime/webgpu_backend.h"
@@ -52,14 +53,7 @@ gpu::Context& shared_context() {
   return *ctx;
 }
 
-double nmse(const std::vector<float>& got, const std::vector<float>& ref) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    num += (double(got[i]) - ref[i]) * (double(got[i]) - ref[i]);
-    den += double(ref[i]) * ref[i];
-  }
-  return num / den;
-}
+using kernels::testing::nmse;
 
 std::vector<int> random_prompt(int n, int vocab, uint64_t seed) {
   Rng rng(seed);
