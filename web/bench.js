@@ -55,7 +55,8 @@ async function run() {
   $('status').textContent = 'starting ...';
   const prompts = $('prompts').value.split(',').map((s) => parseInt(s, 10)).filter((n) => n > 0);
   const request = {type: 'bench', prompt_lengths: prompts, gen_tokens: Number($('gen').value) || 0,
-                   reps: Number($('reps').value) || 3, browser: await browserName()};
+                   reps: Number($('reps').value) || 3, browser: await browserName(),
+                   os: (navigator.userAgentData && navigator.userAgentData.platform) || navigator.platform};
   if (file) request.file = file; else request.url = url;
   try {
     const {report} = await engine.request(request);

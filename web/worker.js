@@ -112,7 +112,7 @@ async function handle(msg) {
       const m = await mountModel(msg);
       const report = await call('bench', {models: [m.path], prompt_lengths: msg.prompt_lengths || [],
                                           gen_tokens: msg.gen_tokens || 0, reps: msg.reps || 3,
-                                          seed: msg.seed || 1234, browser: msg.browser || ''});
+                                          seed: msg.seed || 1234, browser: msg.browser || '', os: msg.os || ''});
       return {type: 'bench', report};
     }
     case 'close':

@@ -154,7 +154,7 @@ json bench(const json& a) {
   o.git_sha = WGLLM_WEB_SHA;
   bench::Report r = bench::run_benchmarks(o);
   r.browser = a.value("browser", "");
-  r.os_name = a.value("os", r.os_name);
+  if (!a.value("os", "").empty()) r.os_name = a.value("os", "");  // uname says only "Emscripten"
   return bench::to_json(r);
 }
 

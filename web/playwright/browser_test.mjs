@@ -1,14 +1,15 @@
 // The browser test (ctest label `browser`, run by browser_test.sh): serves the web bundle on
 // 127.0.0.1, drives headless Chromium (SwiftShader's WebGPU) and checks
 //   1. the chat page generates from a tiny model with greedy decoding, and the text and token
-//      count equal the native `wgllm run --temp 0` on the same file;
+//      count equal the native `wgllm run --temp 0` on the same file (raw prompt and chat template);
+//      Stop ends a generation early;
 //   2. a corrupt file shows the GGUF error, and the page then still loads and generates;
 //   3. a model given by URL is fetched once; loading it again (a new page) takes it from the Cache API;
 //   4. the benchmark page writes a report valid under src/bench/schema.json (wgllm-bench/1) that
 //      names this browser;
 //   5. without an adapter (Chromium lacking --enable-unsafe-webgpu) the page says so.
-//   node browser_test.mjs --bundle DIR --model tiny.gguf --native native.txt --prompt TEXT --n N
-//                         --schema schema.json
+//   node browser_test.mjs --bundle DIR --model tiny.gguf --native native.txt --native-chat chat.txt
+//                         --prompt TEXT --n N --schema schema.json
 // Ends with the plain 'N passed, N failed' line.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -85,6 +86,7 @@ function validate(v, s, at = '$', out = [], root = s) {
 const n = Number(args.n);
 // `wgllm run` prints the text and one newline.
 const nativeText = fs.readFileSync(args.native, 'utf8').replace(/\n$/, '');
+const nativeChatText = fs.readFileSync(args['native-chat'], 'utf8').replace(/\n$/, '');
 
 const browser = await launchChromium();
 try {
@@ -97,13 +99,21 @@ try {
     await page.click('#load');
     await page.waitForFunction(() => !document.getElementById('load').disabled, null, {timeout: TIMEOUT});
   }
-  async function generate() {
+  // chat: the model's chat template around one user turn (as `wgllm run --chat`), else the raw
+  // prompt; stopAfter: click Stop once that many tokens have streamed in.
+  async function generate({chat = false, tokens = n, stopAfter = 0} = {}) {
     await page.fill('#prompt', args.prompt);
-    await page.uncheck('#chat');  // the raw prompt, as `wgllm run` without --chat
-    await page.fill('#n', String(n));
+    await page.setChecked('#chat', chat);
+    await page.fill('#n', String(tokens));
     await page.fill('#temp', '0');
     await page.click('#clear');
     await page.click('#send');
+    if (stopAfter) {
+      await page.waitForFunction((k) => /(\d+) tokens \|/.test(document.getElementById('stats').textContent) &&
+                                 Number(/(\d+) tokens \|/.exec(document.getElementById('stats').textContent)[1]) >= k,
+                                 stopAfter, {timeout: TIMEOUT, polling: 50});
+      await page.click('#stop');
+    }
     await page.waitForFunction(() => document.body.dataset.state === 'idle' &&
                                document.querySelector('#conversation .assistant'), null, {timeout: TIMEOUT});
     const error = await page.textContent('#error');
@@ -123,6 +133,19 @@ try {
     if (got.tokens.length !== n) throw new Error(`${got.tokens.length} tokens, want ${n}`);
     console.log(`  ${got.tokens.length} tokens: ${JSON.stringify(got.tokens)}`);
     console.log(`  stats: ${await page.textContent('#stats')}`);
+  });
+
+  await check("chat page: the model's chat template gives the native `run --chat` text", async () => {
+    const got = await generate({chat: true});
+    expectEqual(got.text, nativeChatText, 'generated text');
+  });
+
+  await check('chat page: Stop ends a long generation early; the page then generates again', async () => {
+    const got = await generate({tokens: 1000, stopAfter: 3});
+    if (!(got.tokens.length >= 3 && got.tokens.length < 1000)) throw new Error(`${got.tokens.length} tokens after Stop`);
+    if (!/stopped/.test(await page.textContent('#stats'))) throw new Error('the stats do not say stopped');
+    console.log(`  stopped after ${got.tokens.length} tokens`);
+    expectEqual((await generate()).text, nativeText, 'generated text after Stop');
   });
 
   await check('chat page: a corrupt file shows the GGUF error; the page then still works', async () => {

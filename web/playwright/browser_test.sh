@@ -16,5 +16,7 @@ n=12
 "$cli" make-model --preset tiny-llama -o "$tmp/tiny.gguf" >/dev/null
 "$cli" run -m "$tmp/tiny.gguf" -p "$prompt" -n "$n" --temp 0 >"$tmp/native.txt" 2>"$tmp/native.err"
 tail -n 2 "$tmp/native.err" >&2
+"$cli" run -m "$tmp/tiny.gguf" -p "$prompt" -n "$n" --temp 0 --chat >"$tmp/native-chat.txt" 2>/dev/null
 node "$root/web/playwright/browser_test.mjs" --bundle "$bundle" --model "$tmp/tiny.gguf" --native "$tmp/native.txt" \
+  --native-chat "$tmp/native-chat.txt" \
   --prompt "$prompt" --n "$n" --schema "$root/src/bench/schema.json"
