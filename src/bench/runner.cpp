@@ -204,9 +204,7 @@ std::string file_quant_name(const std::string& path) {
   const std::unique_ptr<GgufFile> f = GgufFile::open(path);
   if (!f->has("general.file_type")) return "unknown";
   const uint64_t id = f->get_u64("general.file_type");
-  for (FileType ft : {FileType::F32, FileType::F16, FileType::Q4_0, FileType::Q4_1, FileType::Q8_0, FileType::Q4_K_M,
-                      FileType::Q5_K_M, FileType::Q6_K, FileType::BF16})
-    if (gguf_file_type_id(ft) == id) return std::string(file_type_name(ft));
+  if (const std::optional<FileType> ft = file_type_from_id(id)) return std::string(file_type_name(*ft));
   return cat("ftype ", id);
 }
 

@@ -30,7 +30,7 @@ void run_quantize(const QuantizeArgs& a) {
   std::fprintf(stderr, ")\n");
 }
 
-Command quantize_command("quantize", "Requantize a GGUF model (Q4_0, Q4_1, Q8_0, F16, BF16, Q4_K_M, Q5_K_M, Q6_K)",
+Command quantize_command("quantize", "Requantize a GGUF model (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, F16, BF16, Q4_K_M, Q5_K_M, Q6_K)",
                          [](CLI::App& sub) {
   auto args = std::make_shared<QuantizeArgs>();
   sub.add_option("input", args->in, "Input GGUF file")->required();

@@ -42,7 +42,7 @@ struct KernelContext {
     const char* v = std::getenv(name);
     return v ? uint32_t(std::strtoul(v, nullptr, 10)) : 0;
   }
-  // Steps of several tokens multiply Q4_0 / Q8_0 weights by int8-quantized activations (an int8
+  // Steps of several tokens multiply Q4_0 / Q5_0 / Q8_0 weights by int8-quantized activations (an int8
   // GEMM with DP4A, matmul_mat_q8.wgsl) instead of f32 ones. Off on CPU adapters (no DP4A there).
   bool quantize_activations;
   // That GEMM's tile preset (matmul.cpp); 0 = chosen for the adapter. Also $WGLLM_GEMM_TILE.

@@ -83,7 +83,7 @@ TEST(Ops, RmsNormHasUnitRms) {
 TEST(Ops, MatvecOnQuantizedRowsMatchesDequantizedProduct) {
   const int rows = 40, cols = 256;
   const std::vector<float> w = random_vec(rows * cols, 4), x = random_vec(cols, 6);
-  for (TensorType type : {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K}) {
+  for (TensorType type : {TensorType::Q4_0, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K}) {
     const size_t rb = row_bytes(type, cols);
     std::vector<uint8_t> bytes(rb * rows);
     for (int r = 0; r < rows; r++) quantize_row(type, w.data() + r * cols, bytes.data() + r * rb, cols);
