@@ -4,12 +4,13 @@
 //      count equal the native `wgllm run --temp 0` on the same file (raw prompt and chat template);
 //      Stop ends a generation early;
 //   2. a corrupt file shows the GGUF error, and the page then still loads and generates;
+//      the shipped demo model (trained weights) gives the native text too;
 //   3. a model given by URL is fetched once; loading it again (a new page) takes it from the Cache API;
 //   4. the benchmark page writes a report valid under src/bench/schema.json (wgllm-bench/1) that
 //      names this browser;
 //   5. without an adapter (Chromium lacking --enable-unsafe-webgpu) the page says so.
 //   node browser_test.mjs --bundle DIR --model tiny.gguf --native native.txt --native-chat chat.txt
-//                         --prompt TEXT --n N --schema schema.json
+//                         --demo demo.gguf --demo-native demo.txt --prompt TEXT --n N --schema schema.json
 // Ends with the plain 'N passed, N failed' line.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -94,8 +95,10 @@ try {
   echoConsole(page, 'chat page');
   await page.goto(base + 'index.html');
 
-  async function load(name, buffer) {
-    await page.setInputFiles('#file', {name, mimeType: 'application/octet-stream', buffer});
+  // file: a path (Chromium reads it itself: large files go fast) or {name, buffer}.
+  async function load(file) {
+    await page.setInputFiles('#file', typeof file === 'string' ? file
+                             : {name: file.name, mimeType: 'application/octet-stream', buffer: file.buffer});
     await page.click('#load');
     await page.waitForFunction(() => !document.getElementById('load').disabled, null, {timeout: TIMEOUT});
   }
@@ -125,7 +128,7 @@ try {
   }
 
   await check('chat page: greedy text from the tiny model equals the native run', async () => {
-    await load('tiny.gguf', model);
+    await load(args.model);
     const error = await page.textContent('#error');
     if (error) throw new Error(`loading failed: ${error}`);
     const got = await generate();
@@ -151,15 +154,32 @@ try {
   await check('chat page: a corrupt file shows the GGUF error; the page then still works', async () => {
     const corrupt = Buffer.from(model);
     corrupt.write('GGUX', 0);  // wrong magic
-    await load('corrupt.gguf', corrupt);
+    await load({name: 'corrupt.gguf', buffer: corrupt});
     const error = await page.textContent('#error');
     if (!/corrupt\.gguf/.test(error) || !/GGUF/.test(error)) throw new Error(`error message: '${error}'`);
     console.log(`  message: ${error}`);
-    await load('tiny.gguf', model);
+    await load(args.model);
     const again = await page.textContent('#error');
     if (again) throw new Error(`reloading the valid file failed: ${again}`);
     const got = await generate();
     expectEqual(got.text, nativeText, 'generated text after the error');
+  });
+
+  await check('chat page: the demo model (trained, F16) gives the native text', async () => {
+    await load(args.demo);
+    const error = await page.textContent('#error');
+    if (error) throw new Error(`loading failed: ${error}`);
+    await page.fill('#prompt', 'In the beginning');
+    await page.uncheck('#chat');
+    await page.fill('#n', '12');
+    await page.fill('#temp', '0');
+    await page.click('#clear');
+    await page.click('#send');
+    await page.waitForFunction(() => document.body.dataset.state === 'idle' &&
+                               document.querySelector('#conversation .assistant'), null, {timeout: TIMEOUT});
+    const text = await page.textContent('#conversation .assistant');
+    expectEqual(text, fs.readFileSync(args['demo-native'], 'utf8').replace(/\n$/, ''), 'demo model text');
+    console.log(`  'In the beginning' -> '${text}'`);
   });
 
   await check('chat page: a model given by URL is downloaded once, then taken from the Cache API', async () => {
@@ -181,7 +201,7 @@ try {
     const bench = await browser.newPage();
     echoConsole(bench, 'bench page');
     await bench.goto(base + 'bench.html');
-    await bench.setInputFiles('#file', {name: 'tiny.gguf', mimeType: 'application/octet-stream', buffer: model});
+    await bench.setInputFiles('#file', args.model);
     await bench.fill('#prompts', '8');
     await bench.fill('#gen', '4');
     await bench.fill('#reps', '2');
@@ -205,7 +225,7 @@ await check('no WebGPU adapter: the page says so plainly', async () => {
   try {
     const page = await plain.newPage();
     await page.goto(base + 'index.html');
-    await page.setInputFiles('#file', {name: 'tiny.gguf', mimeType: 'application/octet-stream', buffer: model});
+    await page.setInputFiles('#file', args.model);
     await page.click('#load');
     await page.waitForFunction(() => document.getElementById('error').textContent, null, {timeout: TIMEOUT});
     const error = await page.textContent('#error');

@@ -17,6 +17,9 @@ n=12
 "$cli" run -m "$tmp/tiny.gguf" -p "$prompt" -n "$n" --temp 0 >"$tmp/native.txt" 2>"$tmp/native.err"
 tail -n 2 "$tmp/native.err" >&2
 "$cli" run -m "$tmp/tiny.gguf" -p "$prompt" -n "$n" --temp 0 --chat >"$tmp/native-chat.txt" 2>/dev/null
+# The shipped demo model (trained weights, F16): real text, same greedy tokens in the browser.
+demo="$root/models/demo-kjv-12m-f16.gguf"
+"$cli" run -m "$demo" -p "In the beginning" -n 12 --temp 0 >"$tmp/demo.txt" 2>/dev/null
 node "$root/web/playwright/browser_test.mjs" --bundle "$bundle" --model "$tmp/tiny.gguf" --native "$tmp/native.txt" \
-  --native-chat "$tmp/native-chat.txt" \
+  --native-chat "$tmp/native-chat.txt" --demo "$demo" --demo-native "$tmp/demo.txt" \
   --prompt "$prompt" --n "$n" --schema "$root/src/bench/schema.json"
