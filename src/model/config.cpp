@@ -108,6 +108,10 @@ ModelConfig config_from_gguf(const GgufFile& f) {
   // Gemma-2 27B scales queries by 1/sqrt(dim/n_heads) (query_pre_attn_scalar = 144); llama.cpp
   // recognises it by its 46 layers.
   if (c.arch->has_softcaps && c.n_layers == 46) c.attn_scale = 1.f / std::sqrt(float(c.dim / c.n_heads));
+  // An explicit q.k multiplier (llama.cpp's {arch}.attention.scale), which `wgllm convert` writes
+  // for a Gemma-2 checkpoint whose query_pre_attn_scalar differs from the rule above.
+  c.attn_scale = k.get_float("attention.scale", c.attn_scale);
+  if (!(c.attn_scale > 0.f)) fail(f.path(), ": ", k.key("attention.scale"), " must be > 0");
   if (c.arch->has_softcaps) {
     c.attn_softcap = k.get_float("attn_logit_softcapping", 50.f);
     c.final_softcap = k.get_float("final_logit_softcapping", 30.f);

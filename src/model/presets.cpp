@@ -215,13 +215,7 @@ void fill_tensor(const PlannedTensor& t, TensorType type, uint64_t seed, size_t 
 TokenizerData tokenizer_for(const ModelSpec& s, const std::string& tokenizer_json) {
   if (tokenizer_json.empty()) return byte_level_tokenizer(s.vocab);
   TokenizerData tok = tokenizer_data_from_hf_json(tokenizer_json);
-  if (tok.n_vocab() > s.vocab)
-    fail(tokenizer_json, ": has ", tok.n_vocab(), " tokens but preset ", s.preset, " has vocab ", s.vocab);
-  while (tok.n_vocab() < s.vocab) {
-    tok.tokens.push_back(cat("[PAD", tok.n_vocab(), "]"));
-    if (!tok.scores.empty()) tok.scores.push_back(0.f);
-    tok.types.push_back(TokenType::Unused);
-  }
+  pad_vocabulary(tok, s.vocab, cat(tokenizer_json, " with preset ", s.preset));
   return tok;
 }
 

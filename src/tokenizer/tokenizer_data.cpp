@@ -9,6 +9,15 @@ const char* tokenizer_model_name(TokenizerModel m) {
   return m == TokenizerModel::Gpt2 ? "gpt2" : "llama";
 }
 
+void pad_vocabulary(TokenizerData& d, int32_t n_vocab, const std::string& what) {
+  if (d.n_vocab() > n_vocab) fail(what, ": the tokenizer has ", d.n_vocab(), " tokens but the model only ", n_vocab, " embedding rows");
+  while (d.n_vocab() < n_vocab) {
+    d.tokens.push_back(cat("[PAD", d.n_vocab(), "]"));
+    if (!d.scores.empty()) d.scores.push_back(-1000.f);  // never preferred by a score merge
+    d.types.push_back(TokenType::Unused);
+  }
+}
+
 TokenizerData byte_level_tokenizer(int vocab_size) {
   if (vocab_size < 259) fail("byte-level tokenizer needs vocab_size >= 259 (3 specials + 256 bytes), got ", vocab_size);
   // Byte-level BPE with no merges: every byte is its own token, so decode(encode(s)) == s for any

@@ -53,6 +53,25 @@ void write_tokenizer_metadata(GgufWriter& writer, const TokenizerData& data);
 TokenizerData tokenizer_data_from_hf_json(const std::string& tokenizer_json_path,
                                           const std::string& tokenizer_config_path = "");
 
+// tokenizer_config.json over already loaded data: bos/eos/pad token texts, add_bos_token /
+// add_eos_token and chat_template (a string, or a list of {name, template}: "default").
+// Returns true when it set add_bos explicitly.
+bool apply_tokenizer_config(TokenizerData& data, const std::string& tokenizer_config_path);
+
+// Reads a SentencePiece tokenizer.model (unigram or BPE): pieces, scores and piece types, the
+// unk/bos/eos/pad ids of its trainer spec, add_space_prefix from add_dummy_prefix; add_bos on
+// when the model has a BOS piece. What the engine does not reproduce (a normalizer other than
+// identity, remove_extra_whitespaces, unigram segmentation) is reported in `warnings`.
+TokenizerData tokenizer_data_from_spm_model(const std::string& path, std::vector<std::string>* warnings = nullptr);
+
+// The id of a token text (special tokens first), -1 when absent.
+int32_t find_token(const TokenizerData& data, const std::string& text);
+
+// Pads the vocabulary with "[PAD<id>]" unused tokens up to n_vocab embedding rows, as llama.cpp's
+// converter does (Qwen2.5: 151665 tokens in 151936 rows). A larger vocabulary is an error naming
+// `what`.
+void pad_vocabulary(TokenizerData& data, int32_t n_vocab, const std::string& what);
+
 // A reversible vocabulary for synthetic models: <unk> <s> </s> (ids 0..2), then byte b as token
 // 3 + b (byte-level BPE without merges), then unused fillers up to vocab_size (>= 259).
 // Any bytes encode one token per byte and decode back exactly.

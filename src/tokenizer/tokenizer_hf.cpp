@@ -43,6 +43,39 @@ std::string token_text(const json& v) {
 
 }  // namespace
 
+int32_t find_token(const TokenizerData& d, const std::string& text) {
+  if (text.empty()) return -1;
+  const int32_t n = d.n_vocab();
+  for (int32_t id = 0; id < n; ++id)
+    if (d.types[id] != TokenType::Normal && d.tokens[id] == text) return id;
+  for (int32_t id = 0; id < n; ++id)
+    if (d.tokens[id] == text) return id;
+  return -1;
+}
+
+bool apply_tokenizer_config(TokenizerData& d, const std::string& config_path) {
+  const json c = read_json(config_path);
+  bool explicit_add_bos = false;
+  if (c.contains("bos_token")) d.bos_id = find_token(d, token_text(c["bos_token"]));
+  if (c.contains("eos_token")) d.eos_id = find_token(d, token_text(c["eos_token"]));
+  if (c.contains("pad_token")) d.pad_id = find_token(d, token_text(c["pad_token"]));
+  if (c.contains("add_bos_token") && c["add_bos_token"].is_boolean()) {
+    d.add_bos = c["add_bos_token"].get<bool>();
+    explicit_add_bos = true;
+  }
+  if (c.contains("add_eos_token") && c["add_eos_token"].is_boolean()) d.add_eos = c["add_eos_token"].get<bool>();
+  if (c.contains("chat_template")) {
+    const json& t = c["chat_template"];
+    if (t.is_string()) {
+      d.chat_template = t.get<std::string>();
+    } else if (t.is_array()) {  // [{name, template}, ...]: take "default"
+      for (const json& e : t)
+        if (e.value("name", "") == "default") d.chat_template = e.value("template", "");
+    }
+  }
+  return explicit_add_bos;
+}
+
 TokenizerData tokenizer_data_from_hf_json(const std::string& path, const std::string& config_path) {
   const json j = read_json(path);
   if (!j.contains("model") || j["model"].value("type", "") != "BPE")
@@ -127,14 +160,7 @@ TokenizerData tokenizer_data_from_hf_json(const std::string& path, const std::st
     }
   }
 
-  auto find = [&](const std::string& text) -> int32_t {
-    if (text.empty()) return -1;
-    for (int64_t id = 0; id < n; ++id)
-      if (d.types[id] != TokenType::Normal && d.tokens[id] == text) return int32_t(id);
-    for (int64_t id = 0; id < n; ++id)
-      if (d.tokens[id] == text) return int32_t(id);
-    return -1;
-  };
+  auto find = [&](const std::string& text) { return find_token(d, text); };
   if (model.contains("unk_token") && model["unk_token"].is_string()) d.unk_id = find(model["unk_token"].get<std::string>());
 
   // BOS/EOS from the post-processor template: [SpecialToken, A] adds BOS, [A, SpecialToken] EOS.
@@ -152,26 +178,7 @@ TokenizerData tokenizer_data_from_hf_json(const std::string& path, const std::st
     }
   }
 
-  if (!config_path.empty()) {
-    const json c = read_json(config_path);
-    if (c.contains("bos_token")) d.bos_id = find(token_text(c["bos_token"]));
-    if (c.contains("eos_token")) d.eos_id = find(token_text(c["eos_token"]));
-    if (c.contains("pad_token")) d.pad_id = find(token_text(c["pad_token"]));
-    if (c.contains("add_bos_token") && c["add_bos_token"].is_boolean()) {
-      d.add_bos = c["add_bos_token"].get<bool>();
-      explicit_add_bos = true;
-    }
-    if (c.contains("add_eos_token") && c["add_eos_token"].is_boolean()) d.add_eos = c["add_eos_token"].get<bool>();
-    if (c.contains("chat_template")) {
-      const json& t = c["chat_template"];
-      if (t.is_string()) {
-        d.chat_template = t.get<std::string>();
-      } else if (t.is_array()) {  // [{name, template}, ...]: take "default"
-        for (const json& e : t)
-          if (e.value("name", "") == "default") d.chat_template = e.value("template", "");
-      }
-    }
-  }
+  if (!config_path.empty() && apply_tokenizer_config(d, config_path)) explicit_add_bos = true;
   // Llama-3 is trained with <|begin_of_text|> first (llama.cpp adds it too); early tokenizer.json
   // uploads lack the post-processor that says so.
   if (!explicit_add_bos && d.pre == "llama-bpe" && d.bos_id >= 0) d.add_bos = true;
