@@ -1,6 +1,8 @@
 #include "convert/convert.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <iterator>

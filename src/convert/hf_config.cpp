@@ -35,6 +35,11 @@ struct ConfigJson {
     return obj[key].get<double>();
   }
   double get_number(const char* key, double fallback) const { return get_number(j, key, fallback); }
+  bool get_bool(const char* key, bool fallback) const {
+    if (!has(key)) return fallback;
+    if (!j[key].is_boolean()) fail(path, ": key ", key, " = ", j[key].dump(), " must be true or false");
+    return j[key].get<bool>();
+  }
   double get_number(const char* key) const {
     if (!has(key)) fail(path, ": missing key ", key);
     return get_number(j, key, 0.0);
@@ -140,7 +145,7 @@ HfModel read_hf_config(const std::string& dir) {
   mc.arch = find_arch(m.family->gguf_arch);
   if (!mc.arch) fail("internal: the engine has no arch ", m.family->gguf_arch);
   m.permute_qk = mc.arch->rope_order == RopeOrder::Normal;
-  m.name = c.j.value("_name_or_path", "");
+  if (c.has("_name_or_path") && c.j["_name_or_path"].is_string()) m.name = c.j["_name_or_path"].get<std::string>();
   if (m.name.empty()) m.name = fs::path(dir).lexically_normal().filename().string();
   if (m.name.empty() || m.name == ".") m.name = fs::absolute(dir).lexically_normal().parent_path().filename().string();
 
@@ -159,7 +164,7 @@ HfModel read_hf_config(const std::string& dir) {
   mc.context_length = int(c.get_int("max_position_embeddings"));
   mc.norm_eps = float(c.get_number("rms_norm_eps"));
   if (!(mc.norm_eps > 0.f)) fail(c.path, ": rms_norm_eps must be > 0");
-  mc.tied_output = c.has("tie_word_embeddings") ? c.j["tie_word_embeddings"].get<bool>() : m.family->default_tied;
+  mc.tied_output = c.get_bool("tie_word_embeddings", m.family->default_tied);
   mc.embed_scale = mc.arch->embed_scale_sqrt_dim ? std::sqrt(float(mc.dim)) : 1.f;
 
   const char* act_key = c.has("hidden_activation") ? "hidden_activation" : "hidden_act";
@@ -170,9 +175,9 @@ HfModel read_hf_config(const std::string& dir) {
     if (!ok) fail(c.path, ": ", act_key, " = ", act, " is not supported for ", arch_name, " (the engine computes ",
                   m.family->activation, ")");
   }
-  if (c.j.value("attention_bias", false) && !mc.arch->qkv_bias)
+  if (c.get_bool("attention_bias", false) && !mc.arch->qkv_bias)
     fail(c.path, ": attention_bias = true is not supported for ", arch_name);
-  if (c.j.value("mlp_bias", false)) fail(c.path, ": mlp_bias = true is not supported");
+  if (c.get_bool("mlp_bias", false)) fail(c.path, ": mlp_bias = true is not supported");
 
   // RoPE.
   double theta = 10000.0;
@@ -250,11 +255,11 @@ HfModel read_hf_config(const std::string& dir) {
           fail(c.path, ": layer_types[", l, "] = ", c.j["layer_types"][l].dump(),
                " breaks the sliding/full alternation the engine implements (even layers slide)");
     }
-  } else if (c.has("sliding_window") && c.j.value("use_sliding_window", true) && mc.arch->gguf_name == std::string("llama")) {
+  } else if (c.has("sliding_window") && c.get_bool("use_sliding_window", true) && mc.arch->gguf_name == std::string("llama")) {
     m.warnings.push_back(cat(c.path, ": sliding_window ", c.j["sliding_window"].dump(),
                              " is ignored as llama.cpp does (attention is global; the same within the window)"));
   }
-  if (c.j.value("use_sliding_window", false))
+  if (c.get_bool("use_sliding_window", false))
     fail(c.path, ": use_sliding_window = true is not supported for ", arch_name);
 
   m.bos_id = first_token_id(c, "bos_token_id");
