@@ -247,7 +247,6 @@ TEST(ConvertWeights, LlamaQkPermutationKeepsAttentionScores) {
   const int pq = 37, pk = 5;
   for (int h = 0; h < c.n_heads; h++) rope_rotate_half(q_hf.data() + h * hd, hd, pq, c.rope_theta);
   for (int h = 0; h < c.n_kv_heads; h++) rope_rotate_half(k_hf.data() + h * hd, hd, pk, c.rope_theta);
-  std::vector<float> q_unpermuted = q;
   ref::rope(q.data(), c.n_heads, hd, hd, pq, c.rope_theta, 1.f, nullptr, 1.f, RopeOrder::Normal);
   ref::rope(k.data(), c.n_kv_heads, hd, hd, pk, c.rope_theta, 1.f, nullptr, 1.f, RopeOrder::Normal);
   int checked = 0;
@@ -268,7 +267,6 @@ TEST(ConvertWeights, LlamaQkPermutationKeepsAttentionScores) {
   for (int r = 0; r < c.q_dim(); r++)
     for (int i = 0; i < dim; i++) ASSERT_EQ(gq[size_t(r) * dim + i], hq[size_t(perm[r]) * dim + i]) << r;
   EXPECT_EQ(perm[1], hd / 2);  // pair 0 = (row 0, row head_dim/2)
-  (void)q_unpermuted;
   fs::remove_all(dir);
 }
 
