@@ -38,6 +38,11 @@ struct KernelContext {
   // adapter. Tuning knobs, also from $WGLLM_MATVEC_ROWS / $WGLLM_MATVEC_WG.
   uint32_t matvec_rows = env_u32("WGLLM_MATVEC_ROWS");
   uint32_t matvec_wg = env_u32("WGLLM_MATVEC_WG");
+  // Decode matvecs on int8 x with each subgroup owning its rows (matmul_vec_q8_sg.wgsl) where the
+  // adapter's subgroups have one fixed size; matvec_rows then counts rows per subgroup. Off by
+  // default: 10 % slower than the workgroup-reduced kernel on the H100 (docs/perf-notes.md #6);
+  // $WGLLM_MATVEC_SG=1 turns it on.
+  bool subgroup_rows = env_u32("WGLLM_MATVEC_SG") != 0;
   static uint32_t env_u32(const char* name) {
     const char* v = std::getenv(name);
     return v ? uint32_t(std::strtoul(v, nullptr, 10)) : 0;

@@ -10,6 +10,12 @@
 namespace wgllm::kernels {
 namespace {
 
+// A tuning knob from the environment, `fallback` when unset.
+uint32_t env_or(const char* name, uint32_t fallback) {
+  const uint32_t v = KernelContext::env_u32(name);
+  return v ? v : fallback;
+}
+
 uint32_t next_pow2(uint32_t v) {
   uint32_t p = 1;
   while (p < v) p <<= 1;
@@ -57,9 +63,26 @@ gpu::Groups linear_groups(const gpu::Context& ctx, uint32_t n, uint32_t z) {
 }
 
 MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, const gpu::Buffer& y,
-               uint32_t max_tokens, bool accumulate, VecInput vec_input)
-    : kc_(kc), w_(w), y_(y), max_tokens_(max_tokens), accumulate_(accumulate), vec_input_(vec_input) {
+               uint32_t max_tokens, bool accumulate, VecInput vec_input, std::vector<StackedOutput> more)
+    : kc_(kc), w_(w), y_(y), seg1_(w.rows), seg2_(w.rows), max_tokens_(max_tokens),
+      accumulate_(accumulate), vec_input_(vec_input) {
   using Kind = VecInput::Kind;
+  if (more.size() > 2) fail("matmul '", w.name, "': ", more.size() + 1, " stacked outputs, at most 3");
+  uint32_t first_rows = w.rows;
+  for (const StackedOutput& o : more) {
+    if (o.rows >= first_rows) fail("matmul '", w.name, "': stacked outputs of more rows than the weight's ", w.rows);
+    first_rows -= o.rows;
+  }
+  if (more.size() >= 1) seg1_ = first_rows;  // one further output: rows [seg1, rows) go to y2
+  if (more.size() == 2) seg2_ = first_rows + more[0].rows;
+  const uint64_t align = std::max<uint64_t>(kc.ctx.limits().min_storage_buffer_offset_alignment, 16);
+  if (more.size() < 2) spare_ = kc.ctx.create_buffer(2 * align, gpu::kStorage, cat(w.name, ".spare_outputs"));
+  for (size_t i = 0; i < 2; ++i)
+    more_y_.push_back(i < more.size() ? gpu::Binding(*more[i].y) : gpu::Binding(spare_, i * align, align));
+  for (const StackedOutput& o : more)
+    if (o.y->size() < uint64_t(max_tokens) * o.rows * 4)
+      fail("matmul '", w.name, "': y buffer '", o.y->label(), "' holds ", o.y->size(), " bytes, needs ", max_tokens, " x ",
+           o.rows, " floats");
   if (vec_input.kind != Kind::Plain) {
     if (!vec_input.x || !vec_input.aux) fail("matmul '", w.name, "': a fused input needs its x and aux buffers");
     if (vec_input.x->size() < uint64_t(w.cols) * 4 || vec_input.aux->size() < uint64_t(w.cols) * 4)
@@ -69,8 +92,8 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
   if (x.size() < uint64_t(max_tokens) * w.cols * 4)
     fail("matmul '", w.name, "': x buffer '", x.label(), "' holds ", x.size(), " bytes, needs ", max_tokens, " x ", w.cols,
          " floats");
-  if (y.size() < uint64_t(max_tokens) * w.rows * 4)
-    fail("matmul '", w.name, "': y buffer '", y.label(), "' holds ", y.size(), " bytes, needs ", max_tokens, " x ", w.rows,
+  if (y.size() < uint64_t(max_tokens) * seg1_ * 4)
+    fail("matmul '", w.name, "': y buffer '", y.label(), "' holds ", y.size(), " bytes, needs ", max_tokens, " x ", seg1_,
          " floats");
   auto defines = weight_defines(w.type);
   const uint32_t gs = std::stoul(defines["GS"]);
@@ -91,28 +114,33 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
   defines["ENABLES"] = defines["ENABLE"];
   const Kind in = vec_input.kind;
   for (auto& [k, v] : vec_input_defines(in)) defines[k] = v;
-  gpu::KernelSpec vec{"matvec" + suffix + vec_input_suffix(in), "weights.wgsl+matmul_vec.wgsl+matvec_reduce.wgsl+activations.wgsl",
+  defines["Y2"] = in == Kind::Plain ? "5" : "6";  // after the aux input, if any
+  defines["Y3"] = in == Kind::Plain ? "6" : "7";
+  gpu::KernelSpec vec{"matvec" + suffix + vec_input_suffix(in), "weights.wgsl+matmul_vec.wgsl+matvec_reduce.wgsl+activations.wgsl+matmul_store.wgsl",
                       cat(kernel_source("weights.wgsl"), kernel_source("matmul_vec.wgsl"), kernel_source("matvec_reduce.wgsl"),
-                          kernel_source("activations.wgsl")),
+                          kernel_source("activations.wgsl"), kernel_source("matmul_store.wgsl")),
                       defines};
   matvec_ = &kc.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(vec));
   for (const char* key : {"IN_PLAIN", "IN_NORM", "IN_GATED", "IN_AUX", "ACT", "ROWS", "SG", "NOSG", "SG_ARGS", "ENABLE"})
     defines.erase(key);  // matvec-only choices: one matmat pipeline serves every input kind
   defines["WG"] = std::to_string(wg_);
+  defines["Y2"] = "5";
+  defines["Y3"] = "6";
   defines["ENABLES"] = kc.use_f16 ? "enable f16;" : "";
   defines["TT"] = std::to_string(tt_);
   defines["KC"] = std::to_string(kc_cols_);
-  gpu::KernelSpec mat{"matmat" + suffix, "weights.wgsl+matmul_mat.wgsl",
-                      cat(kernel_source("weights.wgsl"), kernel_source("matmul_mat.wgsl")), defines};
+  gpu::KernelSpec mat{"matmat" + suffix, "weights.wgsl+matmul_mat.wgsl+matmul_store.wgsl",
+                      cat(kernel_source("weights.wgsl"), kernel_source("matmul_mat.wgsl"), kernel_source("matmul_store.wgsl")),
+                      defines};
   matmat_ = &kc.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(mat));
 
   for (size_t k = 0; k < w.chunks.size(); ++k) {
     slots_.push_back(kc.arena.alloc(params(k, 1, 1)));
-    const std::vector<gpu::Binding> b = {w.chunks[k], w.chunks[k], x, y, kc.arena.binding(slots_.back())};
+    const std::vector<gpu::Binding> b = {w.chunks[k], w.chunks[k], x, y, kc.arena.binding(slots_.back()), more_y_[0], more_y_[1]};
     std::vector<gpu::Binding> bv = b;
-    if (in != Kind::Plain) {
+    if (in != Kind::Plain) {  // the aux input before y2, y3
       bv[2] = gpu::Binding(*vec_input.x);
-      bv.push_back(gpu::Binding(*vec_input.aux));
+      bv.insert(bv.begin() + 5, gpu::Binding(*vec_input.aux));
     }
     matvec_groups_.emplace_back(kc.ctx, *matvec_, bv);
     matmat_groups_.emplace_back(kc.ctx, *matmat_, b);
@@ -143,9 +171,9 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   gemm_->quantize = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(q));
   const std::map<std::string, std::string> defines = {
       {"TYPE", std::string(tensor_type_name(w_.type))}, {"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)},
-      {"TM", std::to_string(t.tm)}, {"TN", std::to_string(t.tn)}, {"KB", std::to_string(t.kb)}};
-  gpu::KernelSpec g{cat("matmat_q8_", tensor_type_name(w_.type)), "matmul_mat_q8.wgsl", cat(kernel_source("matmul_mat_q8.wgsl")),
-                    defines};
+      {"TM", std::to_string(t.tm)}, {"TN", std::to_string(t.tn)}, {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}};
+  gpu::KernelSpec g{cat("matmat_q8_", tensor_type_name(w_.type)), "matmul_mat_q8.wgsl+matmul_store.wgsl",
+                    cat(kernel_source("matmul_mat_q8.wgsl"), kernel_source("matmul_store.wgsl")), defines};
   gemm_->gemm = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(g));
   // The quantize pass reads n_tokens and cols from chunk 0's parameters.
   gemm_->quantize_group = gpu::BindGroup(kc_.ctx, *gemm_->quantize,
@@ -153,7 +181,7 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   for (size_t k = 0; k < w_.chunks.size(); ++k)
     gemm_->groups.emplace_back(kc_.ctx, *gemm_->gemm,
                                std::vector<gpu::Binding>{w_.chunks[k], w_.chunks[k], gemm_->x->qs, y_,
-                                                         kc_.arena.binding(slots_[k]), gemm_->x->ds});
+                                                         kc_.arena.binding(slots_[k]), gemm_->x->ds, more_y_[0], more_y_[1]});
 }
 
 bool MatMul::use_quantized_input(const QuantizedX& xq) {
@@ -165,22 +193,46 @@ bool MatMul::use_quantized_input(const QuantizedX& xq) {
   defines["ENABLES"] = defines["ENABLE"];
   defines["WG"] = std::to_string(vec_wg_);
   defines["ROWS"] = std::to_string(vec_rows_);
-  gpu::KernelSpec spec{cat("matvec_", tensor_type_name(w_.type), "_q8"), "weights.wgsl+matmul_vec_q8.wgsl+matvec_reduce.wgsl",
-                       cat(kernel_source("weights.wgsl"), kernel_source("matmul_vec_q8.wgsl"), kernel_source("matvec_reduce.wgsl")),
+  defines["Y2"] = "6";
+  defines["Y3"] = "7";
+  gpu::KernelSpec spec{cat("matvec_", tensor_type_name(w_.type), "_q8"),
+                       "weights.wgsl+matmul_vec_q8.wgsl+matvec_reduce.wgsl+matmul_store.wgsl",
+                       cat(kernel_source("weights.wgsl"), kernel_source("matmul_vec_q8.wgsl"), kernel_source("matvec_reduce.wgsl"),
+                           kernel_source("matmul_store.wgsl")),
                        defines};
+  q8_rows_ = vec_rows_;
+  // Subgroup-owned rows (matmul_vec_q8_sg.wgsl) need a subgroup size known when compiling.
+  const gpu::DeviceFeatures& f = kc_.ctx.features();
+  const uint32_t sgs = f.subgroup_min_size;
+  if (kc_.use_subgroups && kc_.subgroup_rows && sgs >= 4 && sgs == f.subgroup_max_size) {
+    const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
+    const uint32_t rps = kc_.matvec_rows ? kc_.matvec_rows : 2;
+    const uint32_t wg = std::max(sgs, (kc_.matvec_wg ? kc_.matvec_wg : cpu ? 16 : 128) / sgs * sgs);
+    const uint32_t un = env_or("WGLLM_MATVEC_UNROLL", 4);
+    spec.defines["WG"] = std::to_string(wg);
+    spec.defines["SGS"] = std::to_string(sgs);
+    spec.defines["RPS"] = std::to_string(rps);
+    spec.defines["UN"] = std::to_string(un);
+    spec.name += cat("_sg", sgs, "x", wg / sgs, "x", rps, "u", un);
+    spec.file += "+matmul_vec_q8_sg.wgsl";
+    spec.source += kernel_source("matmul_vec_q8_sg.wgsl");
+    spec.entry = "main_sg";
+    q8_rows_ = wg / sgs * rps;
+  }
   matvec_q8_ = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
   matvec_q8_groups_.clear();
   for (size_t k = 0; k < w_.chunks.size(); ++k)
     matvec_q8_groups_.emplace_back(kc_.ctx, *matvec_q8_,
-                                   std::vector<gpu::Binding>{w_.chunks[k], w_.chunks[k], xq.qs, y_, kc_.arena.binding(slots_[k]), xq.ds});
+                                   std::vector<gpu::Binding>{w_.chunks[k], w_.chunks[k], xq.qs, y_, kc_.arena.binding(slots_[k]),
+                                                             xq.ds, more_y_[0], more_y_[1]});
   return true;
 }
 
 MatMulParams MatMul::params(size_t k, uint32_t n_tokens, uint32_t wg_x) const {
   const uint32_t rows = w_.chunk_rows(k);
   const auto r = region_offsets(w_.type, rows, w_.cols);
-  return {n_tokens, w_.cols, r[0], r[1], rows, w_.chunk_first_row(k), w_.rows, wg_x, tpr_, accumulate_ ? 1u : 0u,
-          vec_input_.eps};
+  return {n_tokens, w_.cols, r[0], r[1], rows, w_.chunk_first_row(k), w_.rows, seg1_, seg2_, wg_x, tpr_,
+          accumulate_ ? 1u : 0u, vec_input_.eps};
 }
 
 double MatMul::dispatch_bytes(size_t k, uint32_t n_tokens) const {
@@ -212,7 +264,8 @@ void MatMul::record(gpu::Recorder& rec, const StepShape& shape) {
   }
   for (size_t k = 0; k < w_.chunks.size(); ++k) {
     const uint32_t rows = w_.chunk_rows(k);
-    const gpu::Groups g = vec ? linear_groups(kc_.ctx, (rows + vec_rows_ - 1) / vec_rows_)
+    const uint32_t per_wg = matvec_q8_ ? q8_rows_ : vec_rows_;
+    const gpu::Groups g = vec ? linear_groups(kc_.ctx, (rows + per_wg - 1) / per_wg)
                               : linear_groups(kc_.ctx, (rows + wg_ - 1) / wg_, (shape.n_tokens + tt_ - 1) / tt_);
     kc_.arena.set(slots_[k], params(k, shape.n_tokens, g.x));
     if (vec && matvec_q8_) rec.dispatch(*matvec_q8_, matvec_q8_groups_[k], g, dispatch_bytes(k, 1));

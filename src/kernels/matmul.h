@@ -27,7 +27,8 @@ struct MatMulParams {
   uint32_t r1, r2;       // word offsets of the chunk's regions 1 and 2 (weights.h)
   uint32_t chunk_rows;   // rows in this chunk
   uint32_t row_offset;   // the chunk's first row: its column in y
-  uint32_t y_stride;     // rows of the whole weight: y's row length
+  uint32_t y_stride;     // rows of the whole weight
+  uint32_t seg1, seg2;   // where a stacked weight's output moves on to y2, y3 (matmul_store.wgsl)
   uint32_t wg_x;         // workgroups along x (a 2-D grid linearizes as x + y * wg_x)
   uint32_t tpr;          // matvec: threads per row (a power of two dividing the workgroup)
   uint32_t accumulate;   // 1: y += W x, 0: y = W x
@@ -36,7 +37,8 @@ struct MatMulParams {
       gpu::param("n_tokens", &MatMulParams::n_tokens), gpu::param("cols", &MatMulParams::cols),
       gpu::param("r1", &MatMulParams::r1), gpu::param("r2", &MatMulParams::r2),
       gpu::param("chunk_rows", &MatMulParams::chunk_rows), gpu::param("row_offset", &MatMulParams::row_offset),
-      gpu::param("y_stride", &MatMulParams::y_stride), gpu::param("wg_x", &MatMulParams::wg_x),
+      gpu::param("y_stride", &MatMulParams::y_stride), gpu::param("seg1", &MatMulParams::seg1),
+      gpu::param("seg2", &MatMulParams::seg2), gpu::param("wg_x", &MatMulParams::wg_x),
       gpu::param("tpr", &MatMulParams::tpr), gpu::param("accumulate", &MatMulParams::accumulate),
       gpu::param("eps", &MatMulParams::eps));
 };
@@ -62,10 +64,17 @@ struct QuantizedX;  // quantize_x.h
 std::map<std::string, std::string> vec_input_defines(VecInput::Kind in);
 const char* vec_input_suffix(VecInput::Kind in);
 
+// The further outputs of a weight stacked from parts (upload_weight with parts): y takes the
+// first part's rows, each StackedOutput the `rows` after (at most two).
+struct StackedOutput {
+  const gpu::Buffer* y;
+  uint32_t rows;
+};
+
 class MatMul {
  public:
   MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, const gpu::Buffer& y, uint32_t max_tokens,
-         bool accumulate = false, VecInput vec_input = {});
+         bool accumulate = false, VecInput vec_input = {}, std::vector<StackedOutput> more = {});
   ~MatMul();
   void record(gpu::Recorder& rec, const StepShape& shape);
   // One-token steps of Q4_0, Q5_0, Q5_1 and Q4_K weights read this int8-quantized x instead
@@ -79,6 +88,11 @@ class MatMul {
   KernelContext& kc_;
   const GpuWeight& w_;
   const gpu::Buffer& y_;
+  // matmul_store.wgsl's further outputs y2, y3; unused ones are bound to halves of spare_
+  // (WebGPU forbids two writable bindings of one buffer range in a dispatch).
+  gpu::Buffer spare_;
+  std::vector<gpu::Binding> more_y_;
+  uint32_t seg1_, seg2_;
   uint32_t max_tokens_;
   bool accumulate_;
   VecInput vec_input_;
@@ -91,6 +105,7 @@ class MatMul {
   std::vector<gpu::UniformArena::Slot> slots_;          // per chunk
   std::vector<gpu::BindGroup> matvec_groups_, matmat_groups_;  // per chunk
   const gpu::Pipeline* matvec_q8_ = nullptr;                  // set by use_quantized_input
+  uint32_t q8_rows_ = 4;                                      // its rows per workgroup
   std::vector<gpu::BindGroup> matvec_q8_groups_;
   struct GemmQ8;                  // the int8 GEMM for n_tokens > 1 (matmul.cpp); null: f32 matmat
   std::unique_ptr<GemmQ8> gemm_;

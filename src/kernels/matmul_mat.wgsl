@@ -48,8 +48,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   if (row < p.chunk_rows) {
     for (var t = 0u; t < TT; t++) {
       if (t0 + t < p.n_tokens) {
-        let i = (t0 + t) * p.y_stride + p.row_offset + row;
-        y[i] = select(0.0, y[i], p.accumulate != 0u) + acc[t];
+        store_y(t0 + t, p.row_offset + row, acc[t]);
       }
     }
   }

@@ -163,8 +163,7 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       for (var i = 0u; i < TM; i++) {
         let r = r0 + rg + i * RG;
         if (r < p.chunk_rows) {
-          let o = t * p.y_stride + p.row_offset + r;
-          y[o] = select(0.0, y[o], p.accumulate != 0u) + acc[i][j];
+          store_y(t, p.row_offset + r, acc[i][j]);
         }
       }
     }

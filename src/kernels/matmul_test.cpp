@@ -296,14 +296,19 @@ TEST(MatMul, FusedNormAndGatedInputsMatchTheReference) {
 }
 
 // Q4_0 / Q5_0 / Q5_1 / Q4_K x int8 activations (dot4I8Packed): the only error is x's rounding to
-// 1/254 of each block's largest magnitude, an NMSE near 3e-5 for normal data; bound 2e-4.
+// 1/254 of each block's largest magnitude, an NMSE near 3e-5 for normal data; bound 2e-4. Every
+// reduction the adapter has: workgroup memory, subgroups, and rows owned by single subgroups
+// (where subgroups have a fixed size; on the H100 this checks the layout of subgroups in a
+// workgroup). The column counts give the subgroup-owned rows both full steps (4 groups per
+// lane) and a partial one.
 TEST(MatMul, FourBitWeightsWithQuantizedActivationsMatchTheReference) {
   gpu::Context& ctx = shared_context();
   KernelContext& kc = shared_kernels();
   using Kind = VecInput::Kind;
   Rng rng(7);
-  for (auto [type, cols] : {std::pair{TensorType::Q4_0, 288u}, std::pair{TensorType::Q5_0, 288u},
-                            std::pair{TensorType::Q5_1, 96u}, std::pair{TensorType::Q4_K, 768u}}) {
+  const uint32_t s = std::max(4u, ctx.features().subgroup_max_size), c32 = 32 * (5 * s + 3);
+  for (auto [type, cols] : {std::pair{TensorType::Q4_0, c32}, std::pair{TensorType::Q5_0, c32}, std::pair{TensorType::Q5_1, c32},
+                            std::pair{TensorType::Q4_K, 256 * (s * 5 / 8 + 1)}}) {
   const uint32_t rows = 131;
   const Matrix m = random_matrix(type, rows, cols, 3);
   GpuWeight w = upload_weight(ctx, "w", type, rows, cols, m.gguf.data());
@@ -325,9 +330,11 @@ TEST(MatMul, FourBitWeightsWithQuantizedActivationsMatchTheReference) {
                                        : float(g / (1 + std::exp(-g)) * b[c]);
     }
     for (uint32_t mrows : {1u, 4u})
-      for (bool sg : {false, true}) {
+      for (int reduce : {0, 1, 2}) {  // workgroup memory, subgroups, subgroup-owned rows
+        const bool sg = reduce > 0;
         if (sg && !ctx.features().subgroups) continue;
         kc.use_subgroups = sg;
+        kc.subgroup_rows = reduce == 2;
         kc.matvec_rows = mrows;
         QuantizeX quant(kc, VecInput{kind, &ab, kind == Kind::Plain ? nullptr : &bb, eps}, cols, "xq");
         MatMul mm(kc, w, ab, yb, 1, /*accumulate=*/true);
@@ -339,14 +346,78 @@ TEST(MatMul, FourBitWeightsWithQuantizedActivationsMatchTheReference) {
         mm.record(rec, StepShape{1, 0});
         rec.submit();
         const std::vector<float> y = ctx.read_vector<float>(yb, rows);
-        EXPECT_LT(nmse(m, xin, y0, y, 1, true), 2e-4)
-            << tensor_type_name(type) << " input " << int(kind) << " rows/wg " << mrows << (sg ? " subgroups" : "");
+        EXPECT_LT(nmse(m, xin, y0, y, 1, true), 2e-4) << tensor_type_name(type) << " " << cols << " columns, input "
+                                                      << int(kind) << " rows " << mrows << " reduction " << reduce;
         kc.arena.reset();
       }
   }
   }
   kc.matvec_rows = 0;
   kc.use_subgroups = ctx.features().subgroups;
+  kc.subgroup_rows = false;
+}
+
+// A weight stacked from three matrices (q | k | v) or two (gate | up) writes each part's rows to
+// its own buffer in one dispatch, exactly as separate MatMuls would: one token (f32 and int8 x)
+// and several (f32 and int8 GEMM), overwrite and accumulate.
+TEST(MatMul, StackedWeightWritesEachPartLikeSeparateWeights) {
+  gpu::Context& ctx = shared_context();
+  KernelContext& kc = shared_kernels();
+  const uint32_t cols = 288, max_tokens = 3;
+  const uint32_t part_rows[3] = {38, 12, 20};
+  for (uint32_t np : {3u, 2u})
+  for (TensorType t : {TensorType::Q4_0, TensorType::Q8_0, TensorType::F16}) {
+    std::vector<Matrix> m;
+    std::vector<WeightPart> parts;
+    for (uint32_t i = 0; i < np; ++i) m.push_back(random_matrix(t, part_rows[i], cols, 40 + i));
+    for (uint32_t i = 0; i < np; ++i) parts.push_back({m[i].gguf.data(), part_rows[i]});
+    GpuWeight stacked = upload_weight(ctx, "qkv", t, cols, parts);
+    ASSERT_EQ(stacked.rows, np == 3 ? 70u : 50u);
+    Rng rng(11);
+    const auto x = random_vector(size_t(max_tokens) * cols, rng);
+    gpu::Buffer xb = ctx.create_buffer(x.size() * 4, gpu::kStorage, "x");
+    ctx.write(xb, x.data(), x.size() * 4);
+    std::vector<std::vector<float>> y0;
+    std::vector<gpu::Buffer> yb;
+    for (uint32_t i = 0; i < np; ++i) {
+      y0.push_back(random_vector(size_t(max_tokens) * part_rows[i], rng));
+      yb.push_back(ctx.create_buffer(y0[i].size() * 4, gpu::kStorage, cat("y", i)));
+    }
+    for (bool q8 : {false, true})
+      for (bool acc : {false, true})
+        for (uint32_t n : {1u, 3u}) {
+          kc.quantize_activations = q8;
+          QuantizeX quant(kc, VecInput{VecInput::Kind::Plain, &xb}, cols, "xq");
+          std::vector<StackedOutput> more = {{&yb[1], 12}, {&yb[2], 20}};
+          more.resize(np - 1);
+          MatMul mm(kc, stacked, xb, yb[0], max_tokens, acc, {}, more);
+          const bool q8_vec = q8 && n == 1 && mm.use_quantized_input(quant.output());
+          for (uint32_t i = 0; i < np; ++i) ctx.write(yb[i], y0[i].data(), y0[i].size() * 4);
+          auto rec = kc.recorder();
+          if (q8_vec) quant.record(rec);
+          mm.record(rec, StepShape{n, 0});
+          rec.submit();
+          for (uint32_t i = 0; i < np; ++i) {
+            const std::vector<float> got = ctx.read_vector<float>(yb[i], y0[i].size());
+            // The same part alone, through the same path.
+            GpuWeight alone = upload_weight(ctx, "part", t, part_rows[i], cols, m[i].gguf.data());
+            MatMul ma(kc, alone, xb, yb[i], max_tokens, acc);
+            if (q8_vec) {
+              ASSERT_TRUE(ma.use_quantized_input(quant.output()));
+            }
+            ctx.write(yb[i], y0[i].data(), y0[i].size() * 4);
+            auto r2 = kc.recorder();
+            if (q8_vec) quant.record(r2);
+            ma.record(r2, StepShape{n, 0});
+            r2.submit();
+            EXPECT_EQ(got, ctx.read_vector<float>(yb[i], y0[i].size()))
+                << tensor_type_name(t) << " part " << i << " n_tokens " << n << (acc ? " accumulate" : "") << (q8 ? " int8 x" : "");
+            EXPECT_LT(nmse(m[i], x, y0[i], got, n, acc), q8 ? 2e-4 : 2e-5) << tensor_type_name(t) << " part " << i;
+          }
+          kc.arena.reset();
+        }
+  }
+  kc.quantize_activations = ctx.adapter().adapter_type != "CPU";
 }
 
 TEST(MatMul, RejectsTooSmallBuffersNamingThem) {

@@ -2,8 +2,8 @@
 // source: each thread holds ROWS row partials plus one extra partial in `acc` (matmul_vec's
 // sum of squares of x for a fused RMSNorm; 0 otherwise); they are summed over the workgroup with
 // subgroupAdd ({{SG}} lines) or a tree in workgroup memory ({{NOSG}} lines), and thread r < ROWS
-// writes row r: y = (accumulate ? y : 0) + sum * row_scale(extra sum). The kernel defines
-// row_scale(), ROWS, WG and the bindings y and p.
+// writes row r: y (+)= sum * row_scale(extra sum) (store_y, matmul_store.wgsl). The kernel
+// defines row_scale(), ROWS, WG and the bindings y and p.
 var<private> acc: array<f32, ROWS + 1u>;
 {{SG}}const NSG: u32 = (WG + 3u) / 4u;  // most subgroups a workgroup can have (WebGPU subgroups have >= 4 lanes)
 {{SG}}var<workgroup> red: array<f32, (ROWS + 1u) * NSG>;  // a partial per sum and subgroup
@@ -23,8 +23,7 @@ fn store_rows(tid: u32, row0: u32, lane: u32, sgs: u32) {
 {{SG}}      total += red[tid * NSG + k];
 {{SG}}      extra += red[ROWS * NSG + k];
 {{SG}}    }
-{{SG}}    let i = p.row_offset + row0 + tid;
-{{SG}}    y[i] = select(0.0, y[i], p.accumulate != 0u) + total * row_scale(extra);
+{{SG}}    store_y(0u, p.row_offset + row0 + tid, total * row_scale(extra));
 {{SG}}  }
 {{NOSG}}  for (var r = 0u; r <= ROWS; r++) { red[r * WG + tid] = acc[r]; }
 {{NOSG}}  workgroupBarrier();
@@ -35,7 +34,6 @@ fn store_rows(tid: u32, row0: u32, lane: u32, sgs: u32) {
 {{NOSG}}    workgroupBarrier();
 {{NOSG}}  }
 {{NOSG}}  if (tid < ROWS && row0 + tid < p.chunk_rows) {
-{{NOSG}}    let i = p.row_offset + row0 + tid;
-{{NOSG}}    y[i] = select(0.0, y[i], p.accumulate != 0u) + red[tid * WG] * row_scale(red[ROWS * WG]);
+{{NOSG}}    store_y(0u, p.row_offset + row0 + tid, red[tid * WG] * row_scale(red[ROWS * WG]));
 {{NOSG}}  }
 }

@@ -79,6 +79,17 @@ uint32_t GpuWeight::chunk_rows(size_t k) const {
 
 GpuWeight upload_weight(gpu::Context& ctx, const std::string& name, TensorType type, uint32_t rows,
                         uint32_t cols, const uint8_t* gguf_data) {
+  return upload_weight(ctx, name, type, cols, {{gguf_data, rows}});
+}
+
+GpuWeight upload_weight(gpu::Context& ctx, const std::string& name, TensorType type, uint32_t cols,
+                        const std::vector<WeightPart>& parts) {
+  uint32_t rows = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i + 1 < parts.size() && parts[i].rows % 2 != 0)
+      fail("tensor '", name, "': part ", i, " of a stacked weight has an odd row count (", parts[i].rows, ")");
+    rows += parts[i].rows;
+  }
   const Repack& rp = repack_of(type);
   const GpuLayout& l = rp.layout;
   const auto& info = tensor_type_info(type);
@@ -89,23 +100,29 @@ GpuWeight upload_weight(gpu::Context& ctx, const std::string& name, TensorType t
   const uint64_t rb = row_bytes(type, cols);
   const uint64_t limit = std::min(ctx.limits().max_storage_buffer_binding_size, ctx.limits().max_buffer_size);
   // Region ends round up to 16 bytes (< 16 bytes per region), hence the margin.
-  const uint64_t fit = limit > 48 ? (limit - 48) / rb : 0;
+  uint64_t fit = limit > 48 ? (limit - 48) / rb : 0;
+  if (parts.size() > 1 && fit > 1) fit &= ~uint64_t(1);  // chunks of stacked parts start at even rows too
   if (fit == 0)
     fail("tensor '", name, "': one row of ", rb, " bytes does not fit the storage binding limit of ", limit, " bytes");
 
   GpuWeight w{name, type, rows, cols, uint32_t(std::min<uint64_t>(fit, rows)), {}, 0};
   const uint32_t bpr = cols / l.block_elems;
   const uint32_t gguf_blocks_per_row = uint32_t(cols / info.block_size);
-  // Slices of ~4 MiB, an even number of rows so 2-byte region slices start 4-byte aligned.
+  // Slices of ~4 MiB, an even number of rows so 2-byte region slices start 4-byte aligned (hence
+  // the even row counts of stacked parts).
   const uint32_t slice_rows = std::max<uint32_t>(2, uint32_t(std::min<uint64_t>((4u << 20) / rb, 1u << 30)) & ~1u);
   std::array<std::vector<uint8_t>, 3> staging;
   for (uint32_t first = 0; first < rows; first += w.rows_per_chunk) {
     const uint32_t n = std::min(w.rows_per_chunk, rows - first);
     const ChunkGeometry geo = chunk_geometry(l, n, cols);
     gpu::Buffer buf = ctx.create_buffer(geo.size, gpu::kStorage, cat(name, "#", w.chunks.size()));
-    for (uint32_t a = 0; a < n; a += slice_rows) {
-      const uint32_t b = std::min(n, a + slice_rows);
-      const uint8_t* src = gguf_data + uint64_t(first + a) * rb;
+    for (uint32_t a = 0, b = 0; a < n; a = b) {
+      // The part holding row first + a; a slice ends at the part's end.
+      size_t pi = 0;
+      uint32_t part_first = 0;
+      while (first + a >= part_first + parts[pi].rows) part_first += parts[pi++].rows;
+      b = std::min({n, a + slice_rows, part_first + parts[pi].rows - first});
+      const uint8_t* src = parts[pi].gguf_data + uint64_t(first + a - part_first) * rb;
       if (rp.pieces.empty()) {  // float types: rows are copied as they are
         ctx.write(buf, src, uint64_t(b - a) * rb, uint64_t(a) * rb);
         continue;

@@ -67,4 +67,13 @@ uint32_t gpu_col_multiple(TensorType type);
 GpuWeight upload_weight(gpu::Context& ctx, const std::string& name, TensorType type, uint32_t rows,
                         uint32_t cols, const uint8_t* gguf_data);
 
+// One weight of several GGUF matrices of one type and width stacked by rows (q | k | v, gate |
+// up), so that one dispatch multiplies by all of them.
+struct WeightPart {
+  const uint8_t* gguf_data;
+  uint32_t rows;
+};
+GpuWeight upload_weight(gpu::Context& ctx, const std::string& name, TensorType type, uint32_t cols,
+                        const std::vector<WeightPart>& parts);
+
 }  // namespace wgllm::kernels

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cmath>
 
 #include "kernels/attention.h"
@@ -34,6 +35,8 @@ const uint8_t* rows_at(const GgufTensor& t, int64_t row0) {
 }  // namespace
 
 // Everything one transformer layer needs on the GPU, built once.
+// Where q, k, v (and gate, up) share a type, they are one stacked weight in wq (w_gate) whose
+// single MatMul writes all three (two) outputs: wk, wv (w_up) and their MatMuls stay empty.
 struct LayerOps {
   kernels::GpuWeight wq, wk, wv, wo, w_gate, w_up, w_down;
   Buffer attn_norm, ffn_norm, post_attn_norm, post_ffn_norm, q_norm, k_norm;  // f32 vectors
@@ -119,6 +122,25 @@ struct GpuTransformer::Impl {
     return kernels::upload_weight(ctx, name, t.type, uint32_t(rows), uint32_t(t.shape[0]), rows_at(t, row0));
   }
   kernels::GpuWeight matrix(const GgufTensor& t) { return matrix(t, 0, t.n_rows(), t.name); }
+  // Row ranges (tensor, first row, rows) of matrices of one type and width stacked into one weight.
+  struct Rows {
+    const GgufTensor* t;
+    int64_t row0, rows;
+  };
+  // $WGLLM_STACK_WEIGHTS=0 keeps them apart (for measuring).
+  static bool stackable(std::initializer_list<Rows> parts) {
+    static const bool off = std::getenv("WGLLM_STACK_WEIGHTS") && std::string(std::getenv("WGLLM_STACK_WEIGHTS")) == "0";
+    if (off) return false;
+    for (const Rows& r : parts)
+      if (r.t->type != parts.begin()->t->type || r.t->shape[0] != parts.begin()->t->shape[0] || r.rows % 2 != 0) return false;
+    return true;
+  }
+  kernels::GpuWeight stacked(std::initializer_list<Rows> parts, const std::string& name) {
+    std::vector<kernels::WeightPart> p;
+    for (const Rows& r : parts) p.push_back({rows_at(*r.t, r.row0), uint32_t(r.rows)});
+    const GgufTensor& t = *parts.begin()->t;
+    return kernels::upload_weight(ctx, name, t.type, uint32_t(t.shape[0]), p);
+  }
 
   void upload_weights() {
     const ModelConfig& cfg = w.config;
@@ -148,28 +170,47 @@ struct GpuTransformer::Impl {
       L.bq = vector_buffer(get(TensorRole::AttnQBias), "attn_q.bias");
       L.bk = vector_buffer(get(TensorRole::AttnKBias), "attn_k.bias");
       L.bv = vector_buffer(get(TensorRole::AttnVBias), "attn_v.bias");
+      const int64_t qd = cfg.q_dim(), kvd = cfg.kv_dim(), ff = cfg.ffn_dim;
       if (arch.fused_qkv) {  // rows: q | k | v
         const GgufTensor& qkv = *get(TensorRole::AttnQkv);
-        L.wq = matrix(qkv, 0, cfg.q_dim(), qkv.name + "[q]");
-        L.wk = matrix(qkv, cfg.q_dim(), cfg.kv_dim(), qkv.name + "[k]");
-        L.wv = matrix(qkv, cfg.q_dim() + cfg.kv_dim(), cfg.kv_dim(), qkv.name + "[v]");
+        if (stackable({{&qkv, 0, qd}, {&qkv, qd, kvd}, {&qkv, qd + kvd, kvd}})) {
+          L.wq = matrix(qkv);
+        } else {
+          L.wq = matrix(qkv, 0, qd, qkv.name + "[q]");
+          L.wk = matrix(qkv, qd, kvd, qkv.name + "[k]");
+          L.wv = matrix(qkv, qd + kvd, kvd, qkv.name + "[v]");
+        }
         done(&qkv);
       } else {
-        L.wq = matrix(*get(TensorRole::AttnQ));
-        L.wk = matrix(*get(TensorRole::AttnK));
-        L.wv = matrix(*get(TensorRole::AttnV));
+        const GgufTensor *tq = get(TensorRole::AttnQ), *tk = get(TensorRole::AttnK), *tv = get(TensorRole::AttnV);
+        if (stackable({{tq, 0, qd}, {tk, 0, kvd}, {tv, 0, kvd}})) {
+          L.wq = stacked({{tq, 0, qd}, {tk, 0, kvd}, {tv, 0, kvd}}, cat(tq->name, "|k|v"));
+        } else {
+          L.wq = matrix(*tq);
+          L.wk = matrix(*tk);
+          L.wv = matrix(*tv);
+        }
         for (auto r : {TensorRole::AttnQ, TensorRole::AttnK, TensorRole::AttnV}) done(get(r));
       }
       L.wo = matrix(*get(TensorRole::AttnOut));
       done(get(TensorRole::AttnOut));
       if (arch.fused_gate_up) {  // rows: gate | up
         const GgufTensor& gu = *get(TensorRole::FfnUp);
-        L.w_gate = matrix(gu, 0, cfg.ffn_dim, gu.name + "[gate]");
-        L.w_up = matrix(gu, cfg.ffn_dim, cfg.ffn_dim, gu.name + "[up]");
+        if (stackable({{&gu, 0, ff}, {&gu, ff, ff}})) {
+          L.w_gate = matrix(gu);
+        } else {
+          L.w_gate = matrix(gu, 0, ff, gu.name + "[gate]");
+          L.w_up = matrix(gu, ff, ff, gu.name + "[up]");
+        }
       } else {
-        L.w_gate = matrix(*get(TensorRole::FfnGate));
-        L.w_up = matrix(*get(TensorRole::FfnUp));
-        done(get(TensorRole::FfnGate));
+        const GgufTensor *tg = get(TensorRole::FfnGate), *tu = get(TensorRole::FfnUp);
+        if (stackable({{tg, 0, ff}, {tu, 0, ff}})) {
+          L.w_gate = stacked({{tg, 0, ff}, {tu, 0, ff}}, cat(tg->name, "|up"));
+        } else {
+          L.w_gate = matrix(*tg);
+          L.w_up = matrix(*tu);
+        }
+        done(tg);
       }
       done(get(TensorRole::FfnUp));
       L.w_down = matrix(*get(TensorRole::FfnDown));
@@ -234,9 +275,15 @@ struct GpuTransformer::Impl {
       const kernels::VecInput attn_in{Kind::RmsNorm, &x, &L.attn_norm, cfg.norm_eps};
       const kernels::VecInput ffn_in{Kind::RmsNorm, &x, &L.ffn_norm, cfg.norm_eps};
       const kernels::VecInput act_in{arch.activation == Activation::SiLU ? Kind::SwiGLU : Kind::GeGLU, &gate, &up};
-      L.mm_q = std::make_unique<kernels::MatMul>(kc, L.wq, xn, q, batch, false, attn_in);
-      L.mm_k = std::make_unique<kernels::MatMul>(kc, L.wk, xn, k, batch, false, attn_in);
-      L.mm_v = std::make_unique<kernels::MatMul>(kc, L.wv, xn, v, batch, false, attn_in);
+      const uint32_t kvd = uint32_t(cfg.kv_dim()), ff = uint32_t(cfg.ffn_dim);
+      if (L.wk.chunks.empty()) {  // q | k | v stacked
+        L.mm_q = std::make_unique<kernels::MatMul>(kc, L.wq, xn, q, batch, false, attn_in,
+                                                   std::vector<kernels::StackedOutput>{{&k, kvd}, {&v, kvd}});
+      } else {
+        L.mm_q = std::make_unique<kernels::MatMul>(kc, L.wq, xn, q, batch, false, attn_in);
+        L.mm_k = std::make_unique<kernels::MatMul>(kc, L.wk, xn, k, batch, false, attn_in);
+        L.mm_v = std::make_unique<kernels::MatMul>(kc, L.wv, xn, v, batch, false, attn_in);
+      }
       if (arch.qkv_bias) {
         L.bias_q = std::make_unique<kernels::AddBias>(kc, q, L.bq, cfg.q_dim(), batch);
         L.bias_k = std::make_unique<kernels::AddBias>(kc, k, L.bk, cfg.kv_dim(), batch);
@@ -258,8 +305,13 @@ struct GpuTransformer::Impl {
       // Residual adds: fused into the output projections (y += W a) unless a post-norm sits between.
       L.mm_o = std::make_unique<kernels::MatMul>(kc, L.wo, attn, post ? tmp : x, batch, /*accumulate=*/!post);
       L.norm_ffn = std::make_unique<kernels::RmsNorm>(kc, x, L.ffn_norm, xn, cfg.dim, cfg.norm_eps, batch);
-      L.mm_gate = std::make_unique<kernels::MatMul>(kc, L.w_gate, xn, gate, batch, false, ffn_in);
-      L.mm_up = std::make_unique<kernels::MatMul>(kc, L.w_up, xn, up, batch, false, ffn_in);
+      if (L.w_up.chunks.empty()) {  // gate | up stacked
+        L.mm_gate = std::make_unique<kernels::MatMul>(kc, L.w_gate, xn, gate, batch, false, ffn_in,
+                                                      std::vector<kernels::StackedOutput>{{&up, ff}});
+      } else {
+        L.mm_gate = std::make_unique<kernels::MatMul>(kc, L.w_gate, xn, gate, batch, false, ffn_in);
+        L.mm_up = std::make_unique<kernels::MatMul>(kc, L.w_up, xn, up, batch, false, ffn_in);
+      }
       L.act = std::make_unique<kernels::GatedActivation>(kc, gate, up, hidden, cfg.ffn_dim, act_kind, batch);
       L.mm_down = std::make_unique<kernels::MatMul>(kc, L.w_down, hidden, post ? tmp : x, batch, /*accumulate=*/!post, act_in);
       if (post) {
@@ -290,7 +342,8 @@ struct GpuTransformer::Impl {
                       std::initializer_list<kernels::MatMul*> consumers) {
       qx = std::make_unique<kernels::QuantizeX>(kc, in, cols, cat(name, ".", l));
       bool used = false;
-      for (kernels::MatMul* mm : consumers) used |= mm->use_quantized_input(qx->output());
+      for (kernels::MatMul* mm : consumers)
+        if (mm) used |= mm->use_quantized_input(qx->output());
       if (!used) qx.reset();
     };
     if (cfg.dim % 32 == 0) {
@@ -314,8 +367,8 @@ struct GpuTransformer::Impl {
       if (!fused) L.norm_attn->record(rec, s);
       if (fused && L.qx_attn) L.qx_attn->record(rec);
       L.mm_q->record(rec, s);
-      L.mm_k->record(rec, s);
-      L.mm_v->record(rec, s);
+      if (L.mm_k) L.mm_k->record(rec, s);
+      if (L.mm_v) L.mm_v->record(rec, s);
       if (L.bias_q) {
         L.bias_q->record(rec, s);
         L.bias_k->record(rec, s);
@@ -336,7 +389,7 @@ struct GpuTransformer::Impl {
       if (!fused) L.norm_ffn->record(rec, s);
       if (fused && L.qx_ffn) L.qx_ffn->record(rec);
       L.mm_gate->record(rec, s);
-      L.mm_up->record(rec, s);
+      if (L.mm_up) L.mm_up->record(rec, s);
       if (!fused) L.act->record(rec, s);
       if (fused && L.qx_act) L.qx_act->record(rec);
       L.mm_down->record(rec, s);
