@@ -65,6 +65,14 @@ $('load').onclick = async () => {
   busy(false);
 };
 
+// The demo model ships in the bundle (scripts/build-web copies models/ beside the pages): load it
+// like any URL, so it is cached the same way.
+$('demo').onclick = () => {
+  $('file').value = '';
+  $('url').value = new URL('models/demo-kjv-12m-f16.gguf', location.href).href;
+  $('load').click();
+};
+
 $('send').onclick = async () => {
   const text = $('prompt').value;
   if (!text) return;

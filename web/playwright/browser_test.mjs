@@ -165,8 +165,10 @@ try {
     expectEqual(got.text, nativeText, 'generated text after the error');
   });
 
-  await check('chat page: the demo model (trained, F16) gives the native text', async () => {
-    await load(args.demo);
+  await check('chat page: the built-in demo model, offered by the page (trained, F16), gives the native text', async () => {
+    await page.setInputFiles('#file', []);
+    await page.click('#demo');  // loads models/demo-kjv-12m-f16.gguf from the bundle by URL
+    await page.waitForFunction(() => !document.getElementById('load').disabled, null, {timeout: TIMEOUT});
     const error = await page.textContent('#error');
     if (error) throw new Error(`loading failed: ${error}`);
     await page.fill('#prompt', 'In the beginning');
