@@ -1,4 +1,4 @@
-// `wgllm serve -m MODEL [--host 127.0.0.1] [--port 8080] [--api-key K] [--backend webgpu|cpu]`:
+// `wgllm serve [-m MODEL] [--host 127.0.0.1] [--port 8080] [--api-key K] [--backend webgpu|cpu]`:
 // an OpenAI-compatible HTTP server (src/server, docs/serve.md). Ctrl-C or SIGTERM stops it:
 // queued and running requests are cancelled, connections closed, the model freed.
 #include <pthread.h>
@@ -9,6 +9,7 @@
 
 #include "cli/command.h"
 #include "cli/gpu_options.h"
+#include "model/demo_model.h"
 #include "runtime/webgpu_backend.h"
 #include "server/server.h"
 
@@ -46,7 +47,7 @@ void serve(ServeArgs& a) {
 Command serve_command("serve", "Serve a model over an OpenAI-compatible HTTP API", [](CLI::App& sub) {
   auto a = std::make_shared<ServeArgs>();
   server::ServerOptions& s = a->server;
-  sub.add_option("-m,--model", s.engine.model_path, "GGUF model")->required();
+  sub.add_option("-m,--model", s.engine.model_path, "GGUF model (default: the built-in demo model)");
   sub.add_option("--host", s.host, "Address to listen on (0.0.0.0: every interface)")->capture_default_str();
   sub.add_option("--port", s.port, "Port (0: any free one)")->capture_default_str();
   sub.add_option("--api-key", s.api_key, "Require 'Authorization: Bearer KEY' on every route but /health")
@@ -61,7 +62,10 @@ Command serve_command("serve", "Serve a model over an OpenAI-compatible HTTP API
   sub.add_flag("!--no-log", s.log_requests, "Do not print a line per request on stderr");
   s.log_requests = true;
   add_gpu_options(sub, a->gpu);
-  sub.callback([a] { serve(*a); });
+  sub.callback([a] {
+    a->server.engine.model_path = model_or_demo(a->server.engine.model_path);
+    serve(*a);
+  });
 });
 
 }  // namespace

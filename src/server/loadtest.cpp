@@ -45,7 +45,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Sample {
   double latency, first_token;
-  int tokens;
+  int tokens, prompt_tokens;
 };
 
 double percentile(std::vector<double> v, double p) {
@@ -83,7 +83,7 @@ LoadReport run_load(const LoadOptions& o) {
       SseParser parser;
       std::string raw;
       bool saw_done = false;
-      int tokens = -1;
+      int tokens = -1, prompt_tokens = 0;
       double first_token = -1;
       const auto t0 = Clock::now();
       req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
@@ -94,7 +94,10 @@ LoadReport run_load(const LoadOptions& o) {
             continue;
           }
           const json chunk = json::parse(payload, nullptr, false);
-          if (chunk.contains("usage") && chunk["usage"].is_object()) tokens = chunk["usage"]["completion_tokens"].get<int>();
+          if (chunk.contains("usage") && chunk["usage"].is_object()) {
+            tokens = chunk["usage"]["completion_tokens"].get<int>();
+            prompt_tokens = chunk["usage"]["prompt_tokens"].get<int>();
+          }
           if (first_token < 0 && chunk.contains("choices") && !chunk["choices"].empty() &&
               !chunk["choices"][0]["delta"].value("content", std::string()).empty())
             first_token = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -110,7 +113,7 @@ LoadReport run_load(const LoadOptions& o) {
         report.rejected++;
       } else if (sent && res.status == 200 && saw_done && tokens >= 0) {
         report.requests++;
-        samples.push_back({latency, first_token, tokens});
+        samples.push_back({latency, first_token, tokens, prompt_tokens});
       } else {
         report.failures++;
         if (report.first_failure.empty())
@@ -129,6 +132,7 @@ LoadReport run_load(const LoadOptions& o) {
     latencies.push_back(s.latency);
     if (s.first_token >= 0) first_tokens.push_back(s.first_token);
     report.tokens += uint64_t(s.tokens);
+    report.prompt_tokens += uint64_t(s.prompt_tokens);
   }
   report.p50_latency = percentile(latencies, 0.5);
   report.p95_latency = percentile(latencies, 0.95);
@@ -139,7 +143,8 @@ LoadReport run_load(const LoadOptions& o) {
 std::string LoadReport::text() const {
   std::string s = cat(clients, " clients, ", seconds, " s: ", requests, " requests done, ", failures, " failures, ",
                       rejected, " rejected (429)\n", "tokens: ", tokens, " (", double(tokens) / std::max(seconds, 1e-9),
-                      " tok/s), ", double(requests) / std::max(seconds, 1e-9), " requests/s\n",
+                      " tok/s generated), prompts: ", prompt_tokens, " tokens; ", double(requests) / std::max(seconds, 1e-9),
+                      " requests/s\n",
                       "latency: p50 ", 1e3 * p50_latency, " ms, p95 ", 1e3 * p95_latency, " ms; first token p50 ",
                       1e3 * p50_first_token, " ms\n");
   if (rss_start_kb >= 0)

@@ -35,7 +35,8 @@ struct LoadReport {
   int requests = 0;    // completed 200 streams that ended in [DONE]
   int failures = 0;
   int rejected = 0;  // 429: queue full
-  uint64_t tokens = 0;  // completion tokens, from each stream's usage chunk
+  uint64_t tokens = 0;         // completion tokens, from each stream's usage chunk
+  uint64_t prompt_tokens = 0;  // prompt tokens of the completed requests (each one prefilled, less any cached prefix)
   double p50_latency = 0, p95_latency = 0, p50_first_token = 0;  // seconds
   long rss_start_kb = -1, rss_end_kb = -1;
   std::string first_failure;
