@@ -72,14 +72,13 @@ Engine::Engine(const EngineOptions& options)
   eos_text_ = tokenizer_.eos() >= 0 ? tokenizer_.token_bytes(tokenizer_.eos()) : "</s>";
   for (int id = 0; id < tokenizer_.n_vocab(); id++)
     if (tokenizer_.is_eog(id)) eog_ids_.push_back(id);
-  std::promise<void> loaded;
-  std::future<void> result = loaded.get_future();
-  worker_ = std::thread([this, &loaded] { work(&loaded); });
-  try {
-    result.get();
-  } catch (...) {
+  worker_ = std::thread([this] { work(); });
+  std::unique_lock lock(mutex_);
+  cv_.wait(lock, [&] { return loaded_; });
+  if (load_error_) {
+    lock.unlock();
     worker_.join();
-    throw;
+    std::rethrow_exception(load_error_);
   }
 }
 
@@ -144,7 +143,8 @@ void Engine::shutdown() {
   if (worker_.joinable()) worker_.join();
 }
 
-void Engine::work(std::promise<void>* loaded) {
+void Engine::work() {
+  std::exception_ptr error;
   try {
     BackendOptions o;
     o.max_context = options_.context;
@@ -152,10 +152,15 @@ void Engine::work(std::promise<void>* loaded) {
     context_ = backend_->max_context();
     backend_name_ = backend_->name();
   } catch (...) {
-    loaded->set_exception(std::current_exception());
-    return;
+    error = std::current_exception();
   }
-  loaded->set_value();
+  {
+    std::lock_guard lock(mutex_);
+    loaded_ = true;
+    load_error_ = error;
+    cv_.notify_all();
+  }
+  if (error) return;
   for (;;) {
     {
       std::unique_lock lock(mutex_);

@@ -8,7 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <future>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -104,7 +104,7 @@ class Engine {
   void shutdown();
 
  private:
-  void work(std::promise<void>* loaded);
+  void work();  // the worker thread: opens the backend, then runs jobs until shutdown
   std::string run(Job& job);  // generates; returns the finish reason
 
   EngineOptions options_;
@@ -122,6 +122,8 @@ class Engine {
   std::deque<std::shared_ptr<Job>> waiting_;
   std::shared_ptr<Job> running_;
   bool stopping_ = false;
+  bool loaded_ = false;  // the worker has opened the backend, or failed to (load_error_)
+  std::exception_ptr load_error_;
   EngineStats counts_;
   std::thread worker_;
 };

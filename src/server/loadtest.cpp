@@ -108,6 +108,7 @@ LoadReport run_load(const LoadOptions& o) {
       httplib::Error error = httplib::Error::Success;
       const bool sent = http.send(req, res, error);
       const double latency = std::chrono::duration<double>(Clock::now() - t0).count();
+      if (!sent) std::this_thread::sleep_for(std::chrono::milliseconds(100));  // no server: do not spin
       std::lock_guard lock(mutex);
       if (sent && res.status == 429) {
         report.rejected++;

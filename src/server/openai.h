@@ -30,6 +30,10 @@ struct ApiError : std::runtime_error {
 };
 json error_body(const ApiError& e);
 
+// JSON text for the wire. A model can emit any byte sequence, and JSON strings carry only UTF-8:
+// bytes that do not form UTF-8 characters become U+FFFD (as TokenStreamDecoder::finish does).
+inline std::string wire(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 enum class Endpoint { Chat, Completion };
 
 struct CompletionRequest {

@@ -126,6 +126,12 @@ TEST(OpenAiJson, ChatResponseAndChunks) {
   EXPECT_EQ(chunk_json(c, "y", true, "")["choices"][0]["text"], "y");
 }
 
+TEST(OpenAiJson, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  const ResponseHead h{Endpoint::Completion, "cmpl-3", "m", 1};
+  const std::string text = wire(chunk_json(h, "a\xC1" "b\xE2\x82", false, ""));
+  EXPECT_EQ(json::parse(text)["choices"][0]["text"], "a\uFFFD" "b\uFFFD");
+}
+
 // Feeds pieces to a matcher; returns what it let out.
 std::string match(std::vector<std::string> stops, const std::vector<std::string>& pieces, bool* hit) {
   StopMatcher m(std::move(stops));

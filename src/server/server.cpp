@@ -68,10 +68,38 @@ bool peer_gone(int fd) {
 
 void send_error(httplib::Response& res, const ApiError& e) {
   res.status = e.status;
-  res.set_content(error_body(e).dump(), "application/json");
+  res.set_content(wire(error_body(e)), "application/json");
 }
 
-std::string sse(const json& j) { return "data: " + j.dump() + "\n\n"; }
+std::string sse(const json& j) { return "data: " + wire(j) + "\n\n"; }
+
+// Writes a streaming job's events as its text comes; false when the client left (the job is
+// then cancelled), else the stream ends with `data: [DONE]`.
+bool stream_events(Engine& engine, const std::shared_ptr<Job>& job, const ResponseHead& head, int fd,
+                   bool include_usage, httplib::DataSink& sink) {
+  auto send = [&](const std::string& s) { return sink.write(s.data(), s.size()); };
+  const bool chat = head.endpoint == Endpoint::Chat;
+  bool first = true, done = false;
+  while (!done) {
+    const std::string text = job->take(50ms, &done);
+    if (peer_gone(fd)) break;
+    if (text.empty() && !(first && chat)) continue;  // chat opens with the assistant's role at once
+    if (!send(sse(chunk_json(head, text, first, "")))) break;
+    first = false;
+  }
+  if (!done) {
+    engine.cancel(job);
+    return false;
+  }
+  if (!job->error.empty())
+    send(sse(error_body(ApiError(500, job->error, "", "", "server_error"))));
+  else if (job->finish_reason != "cancelled")
+    send(sse(chunk_json(head, "", first, job->finish_reason)));
+  if (include_usage) send(sse(usage_chunk_json(head, {job->prompt_tokens, job->completion_tokens})));
+  send("data: [DONE]\n\n");
+  sink.done();
+  return true;
+}
 
 }  // namespace
 
@@ -159,12 +187,12 @@ void Server::routes() {
                        {"running", s.running}, {"waiting", s.waiting},
                        {"completed", s.completed}, {"cancelled", s.cancelled},
                        {"rejected", s.rejected}, {"generated_tokens", s.generated_tokens}};
-    res.set_content(body.dump(), "application/json");
+    res.set_content(wire(body), "application/json");
   });
 
   http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
     const json model = {{"id", options_.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "wgllm"}};
-    res.set_content(json({{"object", "list"}, {"data", json::array({model})}}).dump(), "application/json");
+    res.set_content(wire(json({{"object", "list"}, {"data", json::array({model})}})), "application/json");
   });
 
   auto completion = [this, &engine](Endpoint endpoint, const httplib::Request& req, httplib::Response& res) {
@@ -205,7 +233,7 @@ void Server::routes() {
         if (!job->error.empty()) throw ApiError(500, job->error, "", "", "server_error");
         if (job->finish_reason == "cancelled")  // the client left (then nobody reads this) or we are stopping
           throw ApiError(503, "The request was cancelled: the server is shutting down.", "", "", "server_error");
-        res.set_content(completion_json(head, text, job->finish_reason, {job->prompt_tokens, job->completion_tokens}).dump(),
+        res.set_content(wire(completion_json(head, text, job->finish_reason, {job->prompt_tokens, job->completion_tokens})),
                         "application/json");
         return;
       }
@@ -214,28 +242,14 @@ void Server::routes() {
       const bool include_usage = r.include_usage;
       res.set_chunked_content_provider(
           "text/event-stream",
-          [&engine, job, head, fd, chat, include_usage](size_t, httplib::DataSink& sink) {
-            auto send = [&](const std::string& s) { return sink.write(s.data(), s.size()); };
-            bool first = true, done = false;
-            while (!done) {
-              const std::string text = job->take(50ms, &done);
-              if (peer_gone(fd)) break;
-              if (text.empty() && !(first && chat)) continue;
-              if (!send(sse(chunk_json(head, text, first, "")))) break;
-              first = false;
-            }
-            if (!done) {  // the client left: stop generating for it
+          [&engine, job, head, fd, include_usage](size_t, httplib::DataSink& sink) {
+            try {
+              return stream_events(engine, job, head, fd, include_usage, sink);
+            } catch (const std::exception& e) {  // httplib does not catch here: it would end the process
+              std::fprintf(stderr, "wgllm serve: stream ended by an error: %s\n", e.what());
               engine.cancel(job);
               return false;
             }
-            if (!job->error.empty())
-              send(sse(error_body(ApiError(500, job->error, "", "", "server_error"))));
-            else if (job->finish_reason != "cancelled")
-              send(sse(chunk_json(head, "", first, job->finish_reason)));
-            if (include_usage) send(sse(usage_chunk_json(head, {job->prompt_tokens, job->completion_tokens})));
-            send("data: [DONE]\n\n");
-            sink.done();
-            return true;
           },
           [&engine, job](bool) { engine.cancel(job); });  // no-op unless the stream ended early
     } catch (const ApiError& e) {

@@ -74,6 +74,7 @@ inline Generated reference_text(const std::vector<int>& prompt, int max_tokens, 
     return true;
   });
   g.text += stream.finish();
+  g.text = json::parse(wire(json(g.text))).get<std::string>();  // what JSON can carry (openai.h: wire)
   g.tokens = st.generated_tokens;
   g.stopped_by_token = st.stopped_by_token;
   return g;
