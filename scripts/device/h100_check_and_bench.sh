@@ -16,6 +16,7 @@ ldconfig
 [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ] && export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 export WGLLM_WEBGPU_LIB=$PWD/.devbin/libwebgpu_wrapper.so
 export WGLLM_CACHE=/tmp/wgllm-models
+mkdir -p "$WGLLM_CACHE"
 B=$PWD/.devbin
 log=$OUT/log.txt
 step() { echo "== $*" | tee -a "$log"; }
