@@ -52,6 +52,7 @@ $('load').onclick = async () => {
     const {info} = await engine.request(file ? {type: 'load', file} : {type: 'load', url});
     loaded = true;
     document.body.dataset.model = info.file;
+    document.body.dataset.heapPeakGrowth = info.heap_peak_growth_bytes;  // read by the browser test
     $('model-info').textContent = `${info.file}: ${info.arch}, ${info.layers} layers, vocab ${info.vocab}, ` +
       `on ${info.adapter}${info.shader_f16 ? '' : ' (f32 kernels: no shader-f16)'}, loaded in ${info.load_wall_s.toFixed(2)} s`;
     $('chat').checked = info.chat_template;

@@ -49,10 +49,17 @@ uint64_t min_value_bytes(GgufValueType t) {
   return 1;
 }
 
+// Thrown when the header runs past the bytes in memory (a browser prefix) but not past the file:
+// GgufFile::open then maps a longer prefix and parses again.
+struct NeedMore {
+  uint64_t end;  // the parse needs bytes [0, end)
+};
+
+// `size` is the file's; the first `avail` bytes of it are at `data`.
 class Parser {
  public:
-  Parser(const uint8_t* data, size_t size, const std::string& path)
-      : data_(data), size_(size), path_(path) {}
+  Parser(const uint8_t* data, size_t avail, size_t size, const std::string& path)
+      : data_(data), avail_(avail), size_(size), path_(path) {}
 
   size_t pos() const { return pos_; }
   size_t left() const { return size_ - pos_; }
@@ -66,6 +73,7 @@ class Parser {
     if (left() < sizeof(T))
       fail(path_, ": truncated file: ", ctx_, " needs ", sizeof(T), " bytes at offset ", pos_,
            " but the file is ", size_, " bytes");
+    need(sizeof(T));
     T v;
     std::memcpy(&v, data_ + pos_, sizeof(T));
     pos_ += sizeof(T);
@@ -78,6 +86,7 @@ class Parser {
     if (n > left())
       fail(path_, ": truncated file: ", ctx_, ": ", what, " of ", n, " bytes at offset ", pos_,
            " runs past the end of the file (", left(), " bytes left)");
+    need(n);
     std::string s(reinterpret_cast<const char*>(data_ + pos_), size_t(n));
     pos_ += size_t(n);
     return s;
@@ -133,7 +142,12 @@ class Parser {
   }
 
  private:
+  void need(uint64_t n) const {
+    if (n > avail_ - pos_) throw NeedMore{pos_ + n};
+  }
+
   const uint8_t* data_;
+  size_t avail_;
   size_t size_;
   size_t pos_ = 0;
   const std::string& path_;
@@ -177,11 +191,28 @@ int64_t GgufTensor::n_elements() const {
 }
 
 std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
-  auto file = std::unique_ptr<GgufFile>(new GgufFile());
-  file->map_ = std::make_unique<MappedFile>(path);
-  const uint8_t* data = file->map_->data();
-  const size_t size = file->map_->size();
-  Parser p(data, size, path);
+  // Natively the whole file is mapped and one parse suffices. In the browser only a prefix is in
+  // memory: start with 64 KiB and parse again with a 4x longer one while the header runs past it
+  // (headers are mostly vocabulary, ~0.1-8 MiB; the failed parses cost a third of the last one).
+  auto map = std::make_unique<MappedFile>(path);
+  for (uint64_t want = uint64_t(1) << 16;;) {
+    map->map_prefix(size_t(std::min<uint64_t>(want, map->size())));
+    auto file = std::unique_ptr<GgufFile>(new GgufFile());
+    file->map_ = std::move(map);
+    try {
+      file->parse();
+      return file;
+    } catch (const NeedMore& m) {
+      map = std::move(file->map_);
+      want = std::max(want * 4, m.end);
+    }
+  }
+}
+
+void GgufFile::parse() {
+  const std::string& path = map_->path();
+  const size_t size = map_->size();
+  Parser p(map_->data(), map_->mapped(), size, path);
 
   const uint32_t magic = p.read<uint32_t>();
   if (std::memcmp(&magic, "GGUF", 4) != 0) {
@@ -190,12 +221,12 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
     for (int i = 0; i < 4; ++i) shown[i] = (shown[i] >= 32 && shown[i] < 127) ? shown[i] : '?';
     fail(path, ": not a GGUF file (starts with '", shown, "', expected 'GGUF')");
   }
-  file->version_ = p.read<uint32_t>();
-  if (file->version_ != 2 && file->version_ != 3) {
-    if (file->version_ == 1) fail(path, ": GGUF version 1 is not supported (only 2 and 3)");
-    if ((file->version_ & 0xffff) == 0)
-      fail(path, ": GGUF version ", file->version_, " looks byte-swapped; big-endian files are not supported");
-    fail(path, ": unknown GGUF version ", file->version_, " (only 2 and 3 are supported)");
+  version_ = p.read<uint32_t>();
+  if (version_ != 2 && version_ != 3) {
+    if (version_ == 1) fail(path, ": GGUF version 1 is not supported (only 2 and 3)");
+    if ((version_ & 0xffff) == 0)
+      fail(path, ": GGUF version ", version_, " looks byte-swapped; big-endian files are not supported");
+    fail(path, ": unknown GGUF version ", version_, " (only 2 and 3 are supported)");
   }
   const uint64_t n_tensors = p.read<uint64_t>();
   const uint64_t n_kv = p.read<uint64_t>();
@@ -208,28 +239,28 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
     p.set_context(cat("metadata key #", i));
     std::string key = p.read_string(GgufLimits::kMaxNameBytes, "key");
     p.set_context(cat("metadata key '", key, "'"));
-    if (file->kv_.count(key)) p.error("duplicate key");
+    if (kv_.count(key)) p.error("duplicate key");
     const GgufValueType t = p.read_type();
     GgufValue v = p.read_value(t, 0);
-    file->key_order_.push_back(key);
-    file->kv_.emplace(std::move(key), std::move(v));
+    key_order_.push_back(key);
+    kv_.emplace(std::move(key), std::move(v));
   }
 
-  if (const GgufValue* a = file->find("general.alignment")) {
+  if (const GgufValue* a = find("general.alignment")) {
     const auto* u = std::get_if<uint64_t>(&a->v);
     if (!u) fail(path, ": metadata key 'general.alignment' must be an unsigned integer");
     if (*u == 0 || (*u & (*u - 1)) != 0 || *u > (1u << 30))
       fail(path, ": metadata key 'general.alignment' is ", *u, " (must be a power of two up to 2^30)");
-    file->alignment_ = *u;
+    alignment_ = *u;
   }
 
-  file->tensors_.reserve(size_t(n_tensors));
+  tensors_.reserve(size_t(n_tensors));
   for (uint64_t i = 0; i < n_tensors; ++i) {
     p.set_context(cat("tensor info #", i));
     GgufTensor t;
     t.name = p.read_string(GgufLimits::kMaxNameBytes, "tensor name");
     p.set_context(cat("tensor '", t.name, "'"));
-    if (file->tensor_index_.count(t.name)) p.error("duplicate tensor name");
+    if (tensor_index_.count(t.name)) p.error("duplicate tensor name");
     const uint32_t n_dims = p.read<uint32_t>();
     if (n_dims == 0 || n_dims > GgufLimits::kMaxDims)
       p.error(cat("has ", n_dims, " dimensions (1 to ", GgufLimits::kMaxDims, " supported)"));
@@ -247,28 +278,42 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
     t.type = info->type;
     t.offset = p.read<uint64_t>();
     t.size = gguf_tensor_bytes(cat(path, ": tensor '", t.name, "'"), t.type, t.shape);
-    if (t.offset % file->alignment_ != 0)
-      p.error(cat("data offset ", t.offset, " is not a multiple of the alignment ", file->alignment_));
-    file->tensor_index_.emplace(t.name, file->tensors_.size());
-    file->tensors_.push_back(std::move(t));
+    if (t.offset % alignment_ != 0)
+      p.error(cat("data offset ", t.offset, " is not a multiple of the alignment ", alignment_));
+    tensor_index_.emplace(t.name, tensors_.size());
+    tensors_.push_back(std::move(t));
   }
 
   // The data section starts at the next alignment boundary; a file without tensors may end
   // right after the header.
   const uint64_t header_end = p.pos();
-  const uint64_t data_start = (header_end + file->alignment_ - 1) / file->alignment_ * file->alignment_;
-  file->data_offset_ = size_t(std::min<uint64_t>(data_start, size));
+  const uint64_t data_start = (header_end + alignment_ - 1) / alignment_ * alignment_;
+  data_offset_ = size_t(std::min<uint64_t>(data_start, size));
   if (n_tensors > 0 && data_start > size)
     fail(path, ": truncated file: the data section would start at offset ", data_start,
          " but the file is ", size, " bytes");
-  const uint64_t avail = size - file->data_offset_;
-  for (auto& t : file->tensors_) {
+  const uint64_t avail = size - data_offset_;
+  for (auto& t : tensors_) {
     if (t.offset > avail || t.size > avail - t.offset)
       fail(path, ": tensor '", t.name, "' (", t.size, " bytes at data offset ", t.offset,
            ") runs past the end of the file (", avail, " bytes of tensor data)");
-    t.data = data + file->data_offset_ + t.offset;
+    t.file = map_.get();
+    t.file_offset = data_offset_ + t.offset;
+    if (map_->mapped() == size) t.data = map_->data() + t.file_offset;
   }
-  return file;
+}
+
+TensorBytes::TensorBytes(const GgufTensor& t, uint64_t offset, uint64_t size) {
+  if (offset > t.size || size > t.size - offset)
+    fail("tensor '", t.name, "': bytes [", offset, ", ", offset + size, ") are outside its ", t.size, " bytes");
+  if (t.data) {
+    p_ = t.data + offset;
+    return;
+  }
+  if (!t.file) fail("tensor '", t.name, "' has no data to read");
+  copy_.reset(new uint8_t[size]);
+  t.file->read(t.file_offset + offset, copy_.get(), size_t(size));
+  p_ = copy_.get();
 }
 
 const GgufValue* GgufFile::find(const std::string& key) const {

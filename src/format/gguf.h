@@ -53,14 +53,31 @@ struct GgufTensor {
   std::vector<int64_t> shape;  // ne[0] first: ne[0] is the contiguous (row) dimension
   uint64_t offset = 0;         // from the start of the data section
   uint64_t size = 0;           // bytes
-  const uint8_t* data = nullptr;  // into the map (reader) or null (writer)
+  // Reader only. `data` points into the map where the whole file is mapped (natively); in the
+  // browser it is null and the bytes stay in the file: read them through TensorBytes.
+  const uint8_t* data = nullptr;
+  const MappedFile* file = nullptr;
+  uint64_t file_offset = 0;  // data_offset() + offset
   int64_t n_elements() const;
   int64_t n_rows() const { return shape.empty() ? 1 : n_elements() / shape[0]; }
 };
 
+// Bytes [offset, offset + size) of a read tensor, e.g. rows to upload: a view into the map
+// natively (no copy), a copy read from the file in the browser (the heap then holds one tensor at
+// a time, never the file), freed with this object. An Error names the tensor if out of range.
+class TensorBytes {
+ public:
+  TensorBytes(const GgufTensor& t, uint64_t offset, uint64_t size);
+  const uint8_t* data() const { return p_; }
+
+ private:
+  const uint8_t* p_ = nullptr;
+  std::unique_ptr<uint8_t[]> copy_;
+};
+
 class GgufFile {
  public:
-  // Opens and validates the whole header; tensor data stays in the map.
+  // Opens and validates the whole header; tensor data stays in the file (see TensorBytes).
   static std::unique_ptr<GgufFile> open(const std::string& path);
 
   const std::string& path() const { return map_->path(); }
@@ -94,6 +111,8 @@ class GgufFile {
   const GgufTensor& tensor(const std::string& name) const;  // Error naming tensor and file
 
  private:
+  void parse();  // the header from map_; throws NeedMore (gguf.cpp) when a longer prefix is needed
+
   std::unique_ptr<MappedFile> map_;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;

@@ -167,6 +167,33 @@ TEST(Gguf, RoundTripEveryMetadataTypeAndTensor) {
   std::filesystem::remove(path);
 }
 
+// TensorBytes: natively a view into the map (no copy); with `data` null, as in the browser where
+// only the header is in memory, a copy of the same bytes read from the file at file_offset.
+TEST(Gguf, TensorBytesViewOrReadFromTheFile) {
+  Fixture fx;
+  const std::string path = temp_path("bytes.gguf");
+  fx.writer.write(path);
+  const auto f = GgufFile::open(path);
+  const GgufTensor& t = f->tensor("q8");
+  const uint64_t rb = row_bytes(t.type, 64);
+  const TensorBytes view(t, 2 * rb, 3 * rb);
+  EXPECT_EQ(view.data(), t.data + 2 * rb);
+  GgufTensor unmapped = t;
+  unmapped.data = nullptr;
+  const TensorBytes read(unmapped, 2 * rb, 3 * rb);
+  EXPECT_NE(read.data(), view.data());
+  EXPECT_EQ(std::vector<uint8_t>(read.data(), read.data() + 3 * rb),
+            std::vector<uint8_t>(fx.q8.begin() + 2 * rb, fx.q8.begin() + 5 * rb));
+  try {
+    TensorBytes(t, 4 * rb, 2 * rb);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), cat("tensor 'q8': bytes [", 4 * rb, ", ", 6 * rb, ") are outside its ",
+                                         5 * rb, " bytes"));
+  }
+  std::filesystem::remove(path);
+}
+
 TEST(Gguf, CustomAlignmentAndNoTensors) {
   GgufWriter w;
   w.set_u32("general.alignment", 64);

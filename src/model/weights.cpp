@@ -54,7 +54,8 @@ std::vector<float> tensor_to_f32(const GgufTensor& t) {
   std::vector<float> out(t.n_elements());
   const int64_t cols = t.shape.empty() ? 1 : t.shape[0];
   const size_t rb = row_bytes(t.type, cols);
-  for (int64_t r = 0; r < t.n_rows(); r++) dequantize_row(t.type, t.data + r * rb, out.data() + r * cols, cols);
+  const TensorBytes bytes(t, 0, t.size);
+  for (int64_t r = 0; r < t.n_rows(); r++) dequantize_row(t.type, bytes.data() + r * rb, out.data() + r * cols, cols);
   return out;
 }
 

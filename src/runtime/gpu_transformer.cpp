@@ -27,11 +27,6 @@ namespace {
 
 uint64_t f32_bytes(int64_t n) { return uint64_t(n) * 4; }
 
-// Rows [row0, row0 + rows) of a GGUF matrix, as (pointer, rows) for upload_weight.
-const uint8_t* rows_at(const GgufTensor& t, int64_t row0) {
-  return t.data + uint64_t(row0) * row_bytes(t.type, t.shape[0]);
-}
-
 }  // namespace
 
 // Everything one transformer layer needs on the GPU, built once.
@@ -119,7 +114,9 @@ struct GpuTransformer::Impl {
   }
 
   kernels::GpuWeight matrix(const GgufTensor& t, int64_t row0, int64_t rows, const std::string& name) {
-    return kernels::upload_weight(ctx, name, t.type, uint32_t(rows), uint32_t(t.shape[0]), rows_at(t, row0));
+    const uint64_t rb = row_bytes(t.type, t.shape[0]);
+    const TensorBytes bytes(t, uint64_t(row0) * rb, uint64_t(rows) * rb);  // browser: read now, freed after
+    return kernels::upload_weight(ctx, name, t.type, uint32_t(rows), uint32_t(t.shape[0]), bytes.data());
   }
   kernels::GpuWeight matrix(const GgufTensor& t) { return matrix(t, 0, t.n_rows(), t.name); }
   // Row ranges (tensor, first row, rows) of matrices of one type and width stacked into one weight.

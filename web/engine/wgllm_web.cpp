@@ -13,6 +13,7 @@
 // The worker (web/worker.js) calls it through ccall with {async: true}: every GPU wait yields to
 // the browser's event loop (ASYNCIFY), so the worker keeps receiving messages (stop) meanwhile.
 #include <emscripten.h>
+#include <malloc.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -54,8 +55,18 @@ struct Loaded {
 };
 std::unique_ptr<Loaded> g_model;
 
+// dlmalloc's footprint (bytes taken from the WebAssembly memory) now, and its peak so far. The
+// load reports the peak's growth so the browser test can check that weights stream through the
+// heap one tensor at a time instead of the whole file landing in it.
+size_t heap_footprint() {
+  const struct mallinfo mi = mallinfo();
+  return size_t(mi.arena) + size_t(mi.hblkhd);
+}
+size_t heap_peak() { return size_t(mallinfo().usmblks); }
+
 json open_model(const json& a) {
   g_model.reset();  // frees the previous model's GPU buffers first
+  const size_t heap0 = heap_footprint();
   auto m = std::make_unique<Loaded>();
   m->path = a.at("path").get<std::string>();
   const auto t0 = std::chrono::steady_clock::now();
@@ -80,6 +91,8 @@ json open_model(const json& a) {
       {"gpu_bytes", ctx.bytes_in_use()},
       {"load_s", m->backend->model().load_seconds()},
       {"load_wall_s", wall},
+      {"heap_peak_growth_bytes", heap_peak() - heap0},
+      {"wasm_memory_bytes", size_t(__builtin_wasm_memory_size(0)) * 65536},
   };
   g_model = std::move(m);
   return out;

@@ -4,7 +4,8 @@
 //      count equal the native `wgllm run --temp 0` on the same file (raw prompt and chat template);
 //      Stop ends a generation early;
 //   2. a corrupt file shows the GGUF error, and the page then still loads and generates;
-//      the shipped demo model (trained weights) gives the native text too;
+//      the shipped demo model (trained weights) gives the native text too, and loading it grows
+//      the WebAssembly heap by far less than the file (the weights stream to the GPU);
 //   3. a model given by URL is fetched once; loading it again (a new page) takes it from the Cache API;
 //   4. the benchmark page writes a report valid under src/bench/schema.json (wgllm-bench/1) that
 //      names this browser;
@@ -182,6 +183,27 @@ try {
     const text = await page.textContent('#conversation .assistant');
     expectEqual(text, fs.readFileSync(args['demo-native'], 'utf8').replace(/\n$/, ''), 'demo model text');
     console.log(`  'In the beginning' -> '${text}'`);
+  });
+
+  // The heap's peak growth while a fresh page loads the demo model (25.3 MB): the weights stream
+  // from the File one tensor at a time. Its largest tensors (token_embd, output: F16 384x4096)
+  // are 3 MiB; a load holds one of them read from the file plus its repacked upload copy, and
+  // the tokenizer; 12 MiB leaves room for that twice over yet is half the file, which the heap
+  // held whole before (the growth was then over 25 MB).
+  await check('chat page: loading the demo model grows the heap by far less than the file', async () => {
+    const fresh = await browser.newPage();
+    echoConsole(fresh, 'heap page');
+    await fresh.goto(base + 'index.html');
+    await fresh.setInputFiles('#file', args.demo);
+    await fresh.click('#load');
+    await fresh.waitForFunction(() => !document.getElementById('load').disabled, null, {timeout: TIMEOUT});
+    const error = await fresh.textContent('#error');
+    if (error) throw new Error(`loading failed: ${error}`);
+    const growth = Number(await fresh.evaluate(() => document.body.dataset.heapPeakGrowth));
+    const bytes = fs.statSync(args.demo).size;
+    console.log(`  heap peak growth ${(growth / 2 ** 20).toFixed(2)} MiB for a ${(bytes / 2 ** 20).toFixed(2)} MiB file`);
+    if (!(growth > 0 && growth < 12 * 2 ** 20)) throw new Error(`heap peak growth ${growth} bytes, want under 12 MiB`);
+    await fresh.close();
   });
 
   await check('chat page: a model given by URL is downloaded once, then taken from the Cache API', async () => {
