@@ -27,6 +27,13 @@ namespace {
 
 uint64_t f32_bytes(int64_t n) { return uint64_t(n) * 4; }
 
+// Rows [row0, row0 + rows) of a GGUF matrix for upload_weight: a view into the map natively; in
+// the browser read from the file now and freed after the upload (the heap never holds the model).
+TensorBytes rows_at(const GgufTensor& t, int64_t row0, int64_t rows) {
+  const uint64_t rb = row_bytes(t.type, t.shape[0]);
+  return TensorBytes(t, uint64_t(row0) * rb, uint64_t(rows) * rb);
+}
+
 }  // namespace
 
 // Everything one transformer layer needs on the GPU, built once.
@@ -114,8 +121,7 @@ struct GpuTransformer::Impl {
   }
 
   kernels::GpuWeight matrix(const GgufTensor& t, int64_t row0, int64_t rows, const std::string& name) {
-    const uint64_t rb = row_bytes(t.type, t.shape[0]);
-    const TensorBytes bytes(t, uint64_t(row0) * rb, uint64_t(rows) * rb);  // browser: read now, freed after
+    const TensorBytes bytes = rows_at(t, row0, rows);
     return kernels::upload_weight(ctx, name, t.type, uint32_t(rows), uint32_t(t.shape[0]), bytes.data());
   }
   kernels::GpuWeight matrix(const GgufTensor& t) { return matrix(t, 0, t.n_rows(), t.name); }
@@ -133,8 +139,12 @@ struct GpuTransformer::Impl {
     return true;
   }
   kernels::GpuWeight stacked(std::initializer_list<Rows> parts, const std::string& name) {
+    std::vector<TensorBytes> bytes;
     std::vector<kernels::WeightPart> p;
-    for (const Rows& r : parts) p.push_back({rows_at(*r.t, r.row0), uint32_t(r.rows)});
+    for (const Rows& r : parts) {
+      bytes.push_back(rows_at(*r.t, r.row0, r.rows));
+      p.push_back({bytes.back().data(), uint32_t(r.rows)});
+    }
     const GgufTensor& t = *parts.begin()->t;
     return kernels::upload_weight(ctx, name, t.type, uint32_t(t.shape[0]), p);
   }
