@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "format/gguf.h"
@@ -68,23 +69,33 @@ TEST(DemoModel, TokenizerGivesTheTrainingIds) {
   }
 }
 
-TEST(DemoModel, CpuReferenceMatchesPyTorch) {
-  ref::Transformer cpu(demo_model_path(), 128);
-  const int vocab = cpu.config().vocab_size;
+// One backend against every prompt: all-position logits within `bound`, then greedy decoding
+// (`next`: the token after `token` at `pos`) equal to PyTorch's first kGreedyTokens.
+void check_against_pytorch(const char* backend, double bound, int vocab,
+                           const std::function<std::vector<float>(const std::vector<int>&)>& prefill,
+                           const std::function<int(int token, int pos)>& next) {
   for (const Prompt& p : load_prompts()) {
-    const std::vector<float> got = cpu.forward_tokens(p.ids, 0, true);
+    const std::vector<float> got = prefill(p.ids);
     ASSERT_EQ(got.size(), p.logits.size()) << p.name;
     const double e = nmse(got, p.logits);
-    std::printf("cpu    %-10s logits NMSE vs PyTorch %.2e\n", p.name.c_str(), e);
-    EXPECT_LT(e, kCpuNmseBound) << p.name;
+    std::printf("%-6s %-10s logits NMSE vs PyTorch %.2e\n", backend, p.name.c_str(), e);
+    EXPECT_LT(e, bound) << p.name;
     std::vector<int> greedy;
     int t = argmax(got, vocab);
     for (int i = 0; i < kGreedyTokens; ++i) {
       greedy.push_back(t);
-      t = argmax(cpu.forward(t, int(p.ids.size()) + i), vocab);
+      t = next(t, int(p.ids.size()) + i);
     }
     EXPECT_EQ(greedy, std::vector<int>(p.greedy.begin(), p.greedy.begin() + kGreedyTokens)) << p.name;
   }
+}
+
+TEST(DemoModel, CpuReferenceMatchesPyTorch) {
+  ref::Transformer cpu(demo_model_path(), 128);
+  const int vocab = cpu.config().vocab_size;
+  check_against_pytorch(
+      "cpu", kCpuNmseBound, vocab, [&](const std::vector<int>& ids) { return cpu.forward_tokens(ids, 0, true); },
+      [&](int token, int pos) { return argmax(cpu.forward(token, pos), vocab); });
 }
 
 TEST(DemoModel, WebGpuMatchesPyTorch) {
@@ -95,21 +106,10 @@ TEST(DemoModel, WebGpuMatchesPyTorch) {
   opts.progress = false;
   opts.quantize_activations = 0;  // F16 weights: no int8 path anyway; say so explicitly
   GpuTransformer gpu(*ctx, load_model_weights(demo_model_path()), opts);
-  const int vocab = gpu.config().vocab_size;
-  for (const Prompt& p : load_prompts()) {
-    const std::vector<float> got = gpu.forward(p.ids, 0, true);
-    ASSERT_EQ(got.size(), p.logits.size()) << p.name;
-    const double e = nmse(got, p.logits);
-    std::printf("webgpu %-10s logits NMSE vs PyTorch %.2e\n", p.name.c_str(), e);
-    EXPECT_LT(e, kGpuNmseBound) << p.name;
-    std::vector<int> greedy;
-    int t = argmax(got, vocab);
-    for (int i = 0; i < kGreedyTokens; ++i) {
-      greedy.push_back(t);
-      t = gpu.forward_greedy(t, int(p.ids.size()) + i);
-    }
-    EXPECT_EQ(greedy, std::vector<int>(p.greedy.begin(), p.greedy.begin() + kGreedyTokens)) << p.name;
-  }
+  check_against_pytorch(
+      "webgpu", kGpuNmseBound, gpu.config().vocab_size,
+      [&](const std::vector<int>& ids) { return gpu.forward(ids, 0, true); },
+      [&](int token, int pos) { return gpu.forward_greedy(token, pos); });
 }
 
 }  // namespace
