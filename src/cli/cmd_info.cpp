@@ -42,7 +42,8 @@ nlohmann::json describe(gpu::Context& ctx, const gpu::BandwidthResult* bw) {
                  {"max_compute_invocations_per_workgroup", l.max_compute_invocations_per_workgroup},
                  {"max_compute_workgroups_per_dimension", l.max_compute_workgroups_per_dimension}};
   if (bw)
-    j["bandwidth"] = {{"buffer_bytes", bw->buffer_bytes}, {"copy_gbs", bw->copy_gbs}, {"read_kernel_gbs", bw->read_gbs}};
+    j["bandwidth"] = {{"buffer_bytes", bw->buffer_bytes}, {"copy_gbs", bw->copy_gbs}, {"read_kernel_gbs", bw->read_gbs},
+                       {"dispatch_us", bw->dispatch_us}, {"chunk_bytes", bw->chunk_bytes}, {"chunk_read_gbs", bw->chunk_read_gbs}};
   return j;
 }
 
@@ -75,6 +76,9 @@ void run_info(InfoArgs& args) {
   if (!args.skip_bandwidth)
     std::printf("bandwidth: copy %.1f GB/s, read kernel %.1f GB/s (%.0f MiB buffer; bytes read + written)\n", bw.copy_gbs,
                 bw.read_gbs, double(bw.buffer_bytes) / (1 << 20));
+  if (!args.skip_bandwidth)
+    std::printf("dispatch:  %.2f us each in a chain of dependent one-workgroup dispatches; %.1f GB/s reading %.0f MiB per dispatch\n",
+                bw.dispatch_us, bw.chunk_read_gbs, double(bw.chunk_bytes) / (1 << 20));
 }
 
 Command info_command("info", "Describe the WebGPU adapter: features, limits, measured bandwidth", [](CLI::App& sub) {

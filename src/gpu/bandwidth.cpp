@@ -19,16 +19,17 @@ constexpr const char* kReadKernel = R"(
 @group(0) @binding(2) var<uniform> p: Params;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  var acc = vec4<u32>(0u);
+  var acc = vec4<u32>(sink[gid.x]);  // each dispatch reads the last one's sink: a real dependency
   let stride = nwg.x * 256u;
-  for (var i = gid.x; i < p.n_vec4; i += stride) { acc ^= src[i]; }
+  for (var i = gid.x; i < p.n_vec4; i += stride) { acc ^= src[p.first_vec4 + i]; }
   sink[gid.x] = acc.x ^ acc.y ^ acc.z ^ acc.w;
 }
 )";
 
 struct ReadParams {
-  uint32_t n_vec4;
-  static constexpr auto fields = std::make_tuple(param("n_vec4", &ReadParams::n_vec4));
+  uint32_t n_vec4, first_vec4;
+  static constexpr auto fields =
+      std::make_tuple(param("n_vec4", &ReadParams::n_vec4), param("first_vec4", &ReadParams::first_vec4));
 };
 
 double median(std::vector<double> v) {
@@ -79,8 +80,10 @@ BandwidthResult measure_bandwidth(Context& ctx, uint64_t bytes, int repetitions)
   const Pipeline& pipe = cache.get(PipelineCache::with_params<ReadParams>(spec));
   const uint32_t groups = cpu ? 64 : 4096;
   Buffer sink = ctx.create_buffer(uint64_t(groups) * 256 * 4, kStorage, "bandwidth-sink");
-  UniformArena arena(ctx, 1, "bandwidth-params");
-  auto slot = arena.alloc(ReadParams{uint32_t(bytes / 16)});
+  const uint64_t chunk = std::min<uint64_t>(bytes, cpu ? (1ull << 20) : (8ull << 20));
+  const uint32_t n_chunks = uint32_t(bytes / chunk);
+  UniformArena arena(ctx, 2 + n_chunks, "bandwidth-params");
+  auto slot = arena.alloc(ReadParams{uint32_t(bytes / 16), 0});
   BindGroup group(ctx, pipe, {a, sink, arena.binding(slot)});
   auto read_once = [&] {
     Recorder rec(ctx, nullptr, {&arena});
@@ -91,6 +94,35 @@ BandwidthResult measure_bandwidth(Context& ctx, uint64_t bytes, int repetitions)
   std::vector<double> read_s;
   for (int i = 0; i < repetitions; ++i) read_s.push_back(time_seconds(ctx, read_once) / inner);
   r.read_gbs = double(bytes) / median(read_s) / 1e9;
+
+  // The fixed cost of a dispatch: one workgroup reading nothing, many in one pass.
+  const int chain = cpu ? 50 : 1000;
+  BindGroup tiny_group(ctx, pipe, {a, sink, arena.binding(arena.alloc(ReadParams{0, 0}))});
+  auto tiny_once = [&] {
+    Recorder rec(ctx, nullptr, {&arena});
+    for (int i = 0; i < chain; ++i) rec.dispatch(pipe, tiny_group, {1});
+    rec.submit();
+  };
+  tiny_once();
+  std::vector<double> tiny_s;
+  for (int i = 0; i < repetitions; ++i) tiny_s.push_back(time_seconds(ctx, tiny_once) / chain);
+  r.dispatch_us = median(tiny_s) * 1e6;
+
+  // Matvec-sized reads: consecutive chunks (never the same one twice, so not from the cache).
+  std::vector<BindGroup> chunk_groups;
+  for (uint32_t c = 0; c < n_chunks; ++c)
+    chunk_groups.emplace_back(ctx, pipe, std::vector<Binding>{a, sink, arena.binding(arena.alloc(ReadParams{uint32_t(chunk / 16), uint32_t(c * (chunk / 16))}))});
+  const uint32_t chunk_groups_n = std::min<uint32_t>(groups, uint32_t(chunk / 16 / 256 / 4) + 1);  // ~4 vec4 per thread
+  auto chunks_once = [&] {
+    Recorder rec(ctx, nullptr, {&arena});
+    for (const BindGroup& g : chunk_groups) rec.dispatch(pipe, g, {chunk_groups_n});
+    rec.submit();
+  };
+  chunks_once();
+  std::vector<double> chunk_s;
+  for (int i = 0; i < repetitions; ++i) chunk_s.push_back(time_seconds(ctx, chunks_once));
+  r.chunk_bytes = chunk;
+  r.chunk_read_gbs = double(chunk) * n_chunks / median(chunk_s) / 1e9;
   return r;
 }
 

@@ -70,17 +70,25 @@ void Recorder::dispatch(const Pipeline& pipeline, const BindGroup& group, Groups
   if (g.x > max_groups || g.y > max_groups || g.z > max_groups)
     fail("kernel '", pipeline.name(), "': dispatch of ", g.x, "x", g.y, "x", g.z,
          " workgroups exceeds the adapter's maxComputeWorkgroupsPerDimension (", max_groups, ")");
-  const bool timed = profile_ && timed_.size() < kMaxTimedDispatches;
+  if (profile_ && !profile_->keeps(pipeline.name())) return;
+  const bool span = profile_ && profile_->span();
+  const bool timed = profile_ && !span && timed_.size() < kMaxTimedDispatches;
   if (timed || !pass_) {
     end_pass();
     WGPUComputePassDescriptor desc{};
     WGPUPassTimestampWrites ts{};
-    if (timed) {
+    if (timed) {  // a pass of its own, timed from its start to its end
       ts.querySet = queries_;
       ts.beginningOfPassWriteIndex = uint32_t(2 * timed_.size());
       ts.endOfPassWriteIndex = uint32_t(2 * timed_.size() + 1);
       desc.timestampWrites = &ts;
       timed_.emplace_back(pipeline.name(), bytes);
+    } else if (span) {  // one span: the first pass's start to the last pass's end (each end overwrites it)
+      ts.querySet = queries_;
+      ts.beginningOfPassWriteIndex = timed_.empty() ? 0 : WGPU_QUERY_SET_INDEX_UNDEFINED;
+      ts.endOfPassWriteIndex = 1;
+      desc.timestampWrites = &ts;
+      if (timed_.empty()) timed_.emplace_back(profile_->span_label(), 0.0);
     }
     pass_ = api.wgpuCommandEncoderBeginComputePass(encoder_, &desc);
   }
@@ -88,6 +96,7 @@ void Recorder::dispatch(const Pipeline& pipeline, const BindGroup& group, Groups
   api.wgpuComputePassEncoderSetBindGroup(pass_, 0, group.handle(), 0, nullptr);
   api.wgpuComputePassEncoderDispatchWorkgroups(pass_, g.x, g.y, g.z);
   ++dispatches_;
+  if (span) timed_.front().second += bytes;
   if (timed) end_pass();
 }
 
@@ -105,7 +114,7 @@ void Recorder::submit() {
   const auto& api = ctx_.api();
   Buffer resolved;
   if (!timed_.empty()) {
-    const uint64_t bytes = 16 * timed_.size();  // 2 x u64 per dispatch
+    const uint64_t bytes = 16 * timed_.size();  // 2 x u64 per dispatch (or span)
     resolved = ctx_.create_buffer(bytes, kQueryResolve, "timestamps");
     api.wgpuCommandEncoderResolveQuerySet(encoder_, queries_, 0, uint32_t(2 * timed_.size()), resolved.handle(), 0);
   }

@@ -7,7 +7,10 @@
 //
 // Consecutive dispatches share one compute pass (WebGPU orders them and makes each one's writes
 // visible to the next). With profiling on, each dispatch gets its own pass with timestamp writes
-// and the Profile accumulates GPU time per kernel name.
+// and the Profile accumulates GPU time per kernel name. That isolates each kernel but adds a pass
+// boundary per dispatch, so the parts sum to more than the real step; the Profile's span mode
+// instead times a whole submission as it really runs (one pass), optionally keeping only the
+// dispatches of one kernel: the in-situ cost of that kernel, its barriers included.
 #pragma once
 #include <map>
 #include <string>
@@ -28,11 +31,22 @@ class Profile {
   void add(const std::string& kernel, double us, double bytes);
   const std::map<std::string, Row>& rows() const { return rows_; }
   void clear() { rows_.clear(); }
+  // Span mode: each submission is timed as one span under `label`; with `only_kernel` set, the
+  // dispatches of other kernels are left out (their results are then garbage: measurement only).
+  void set_span(std::string label, std::string only_kernel = "") {
+    span_ = true, span_label_ = std::move(label), only_ = std::move(only_kernel);
+  }
+  void set_per_dispatch() { span_ = false, span_label_.clear(), only_.clear(); }
+  bool span() const { return span_; }
+  const std::string& span_label() const { return span_label_; }
+  bool keeps(const std::string& kernel) const { return !span_ || only_.empty() || kernel == only_; }
   // A table: kernel, calls, total us, share, GB/s (bytes / time).
   std::string table() const;
 
  private:
   std::map<std::string, Row> rows_;
+  bool span_ = false;
+  std::string span_label_, only_;
 };
 
 struct Groups {

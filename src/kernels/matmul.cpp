@@ -186,16 +186,18 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
 
 bool MatMul::use_quantized_input(const QuantizedX& xq) {
   const bool supported = w_.type == TensorType::Q4_0 || w_.type == TensorType::Q5_0 || w_.type == TensorType::Q5_1 ||
-                         w_.type == TensorType::Q4_K;
+                         w_.type == TensorType::Q4_K || w_.type == TensorType::Q6_K || w_.type == TensorType::Q8_0;
   if (!supported || xq.cols != w_.cols) return false;
   std::map<std::string, std::string> defines = weight_defines(w_.type);
+  defines["NORM"] = xq.normed ? "" : "//";
+  if (xq.normed) vec_input_.eps = xq.eps;  // the q8 input is the normed x
   for (auto& [k, v] : variant_defines(kc_, false)) defines[k] = v;
   defines["ENABLES"] = defines["ENABLE"];
   defines["WG"] = std::to_string(vec_wg_);
   defines["ROWS"] = std::to_string(vec_rows_);
   defines["Y2"] = "6";
   defines["Y3"] = "7";
-  gpu::KernelSpec spec{cat("matvec_", tensor_type_name(w_.type), "_q8"),
+  gpu::KernelSpec spec{cat("matvec_", tensor_type_name(w_.type), "_q8", xq.normed ? "_norm" : ""),
                        "weights.wgsl+matmul_vec_q8.wgsl+matvec_reduce.wgsl+matmul_store.wgsl",
                        cat(kernel_source("weights.wgsl"), kernel_source("matmul_vec_q8.wgsl"), kernel_source("matvec_reduce.wgsl"),
                            kernel_source("matmul_store.wgsl")),

@@ -77,7 +77,7 @@ class MatMul {
          bool accumulate = false, VecInput vec_input = {}, std::vector<StackedOutput> more = {});
   ~MatMul();
   void record(gpu::Recorder& rec, const StepShape& shape);
-  // One-token steps of Q4_0, Q5_0, Q5_1 and Q4_K weights read this int8-quantized x instead
+  // One-token steps of Q4_0, Q5_0, Q5_1, Q4_K, Q6_K and Q8_0 weights read this int8-quantized x instead
   // (dot4I8Packed); the caller records the QuantizeX that fills it before this op. Returns false
   // (and keeps the f32 path) for other weight types.
   bool use_quantized_input(const QuantizedX& xq);

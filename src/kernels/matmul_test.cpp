@@ -295,20 +295,21 @@ TEST(MatMul, FusedNormAndGatedInputsMatchTheReference) {
   kc.use_subgroups = ctx.features().subgroups;
 }
 
-// Q4_0 / Q5_0 / Q5_1 / Q4_K x int8 activations (dot4I8Packed): the only error is x's rounding to
+// Q4_0 / Q5_0 / Q5_1 / Q8_0 / Q4_K / Q6_K x int8 activations (dot4I8Packed): the only error is x's rounding to
 // 1/254 of each block's largest magnitude, an NMSE near 3e-5 for normal data; bound 2e-4. Every
 // reduction the adapter has: workgroup memory, subgroups, and rows owned by single subgroups
 // (where subgroups have a fixed size; on the H100 this checks the layout of subgroups in a
 // workgroup). The column counts give the subgroup-owned rows both full steps (4 groups per
 // lane) and a partial one.
-TEST(MatMul, FourBitWeightsWithQuantizedActivationsMatchTheReference) {
+TEST(MatMul, QuantizedWeightsWithQuantizedActivationsMatchTheReference) {
   gpu::Context& ctx = shared_context();
   KernelContext& kc = shared_kernels();
   using Kind = VecInput::Kind;
   Rng rng(7);
   const uint32_t s = std::max(4u, ctx.features().subgroup_max_size), c32 = 32 * (5 * s + 3);
   for (auto [type, cols] : {std::pair{TensorType::Q4_0, c32}, std::pair{TensorType::Q5_0, c32}, std::pair{TensorType::Q5_1, c32},
-                            std::pair{TensorType::Q4_K, 256 * (s * 5 / 8 + 1)}}) {
+                            std::pair{TensorType::Q8_0, c32}, std::pair{TensorType::Q4_K, 256 * (s * 5 / 8 + 1)},
+                            std::pair{TensorType::Q6_K, 256 * (s * 5 / 8 + 1)}}) {
   const uint32_t rows = 131;
   const Matrix m = random_matrix(type, rows, cols, 3);
   GpuWeight w = upload_weight(ctx, "w", type, rows, cols, m.gguf.data());

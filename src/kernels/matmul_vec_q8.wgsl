@@ -4,20 +4,27 @@
 //   Q4_0: sum_j (q_j - 8) d xq_j dx = d * (dx * sum_j q_j xq_j - 8 * dx * sum_j xq_j)
 //   Q4_K: sum_j (d sc q_j - dmin m) xq_j dx = d sc * dx * sum_j q_j xq_j - dmin m * dx * sum_j xq_j
 //   Q5_0: as Q4_0 with 5-bit q_j (0..31) and an offset of 16; Q5_1: d * dx * sum_j q_j xq_j + m * dx * sum_j xq_j
-// (xd holds dx and dx * sum_j xq_j per group). TYPE picks group_dot_TYPE. Rows, workgroups and the
+//   Q6_K: sum over the two 16-element halves h of d sc_h dx (sum_j q_j xq_j - 32 sum_j xq_j)
+//   Q8_0: d * dx * sum_j q_j xq_j (signed bytes)
+// (xd holds dx, dx * sum_j xq_j and sum x^2 per group). TYPE picks group_dot_TYPE. An RMSNorm
+// input (NORM) comes without its 1 / rms(x) (quantize_x.wgsl): the workgroup sums the groups'
+// sums of squares in the reduction's extra slot and row_scale applies it. Rows, workgroups and the
 // reduction (matvec_reduce.wgsl) are as in matmul_vec.wgsl: ROWS rows per workgroup, x blocks
 // reused across them. Appended to weights.wgsl (the bindings w4 / w1, f16_at, scale_min).
 {{PARAMS}}
 @group(0) @binding(2) var<storage, read> xq: array<vec4<u32>>;   // [cols / 16] int8 x 16
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;    // [y_stride]
 @group(0) @binding(4) var<uniform> p: Params;
-@group(0) @binding(5) var<storage, read> xd: array<vec2<f32>>;   // [cols / 32] (d, d * sum)
+@group(0) @binding(5) var<storage, read> xd: array<vec4<f32>>;   // [cols / 32] (d, d * sum, sum x^2, 0)
 
 const WG: u32 = {{WG}}u;
 const ROWS: u32 = {{ROWS}}u;
 const LOW = 0x0F0F0F0Fu;
 
-fn row_scale(extra: f32) -> f32 { return 1.0; }
+fn row_scale(extra: f32) -> f32 {
+{{NORM}}  return inverseSqrt(extra / f32(p.cols) + p.eps);
+  return 1.0;
+}
 
 // Sum over 32 products of quant words q (low nibbles at `shift`) with x words xa (elements 0..15)
 // and xb (16..31): elements 4w..4w+3 sit in word w of the group's 8 quant words.
@@ -84,6 +91,42 @@ fn group_dot_Q4_K(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>)
   return sm.x * dx.x * f32(s) - sm.y * dx.y;
 }
 
+// Q6_K group g of a 256-element block (the layout of decode_Q6_K, weights.wgsl): 6-bit q_j as
+// bytes 0..63 from a nibble of ql and two bits of qh, one i8 scale per 16-element half.
+fn group_dot_Q6_K(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
+  let blk = row * (p.cols / 256u) + k / 8u;
+  let g = k % 8u;
+  let hf = g / 4u;
+  let c = g % 4u;
+  let d = f16_at(p.r2, blk);
+  let sc = w1[p.r1 + 4u * blk + g / 2u];
+  let s0 = d * f32(bitcast<i32>(sc << (24u - 16u * (g & 1u))) >> 24u);
+  let s1 = d * f32(bitcast<i32>(sc << (16u - 16u * (g & 1u))) >> 24u);
+  let la = w4[12u * blk + 4u * hf + 2u * (c & 1u)];
+  let lb = w4[12u * blk + 4u * hf + 2u * (c & 1u) + 1u];
+  let ha = w4[12u * blk + 8u + 2u * hf];
+  let hb = w4[12u * blk + 8u + 2u * hf + 1u];
+  let ns = vec4<u32>(4u * (c / 2u));
+  let cs = vec4<u32>(2u * c);
+  let qa = ((la >> ns) & vec4<u32>(LOW)) | (((ha >> cs) & vec4<u32>(0x03030303u)) << vec4<u32>(4u));
+  let qb = ((lb >> ns) & vec4<u32>(LOW)) | (((hb >> cs) & vec4<u32>(0x03030303u)) << vec4<u32>(4u));
+  let ones = 0x01010101u;
+  let sa = dot4I8Packed(qa.x, xa.x) + dot4I8Packed(qa.y, xa.y) + dot4I8Packed(qa.z, xa.z) + dot4I8Packed(qa.w, xa.w);
+  let sb = dot4I8Packed(qb.x, xb.x) + dot4I8Packed(qb.y, xb.y) + dot4I8Packed(qb.z, xb.z) + dot4I8Packed(qb.w, xb.w);
+  let ta = dot4I8Packed(ones, xa.x) + dot4I8Packed(ones, xa.y) + dot4I8Packed(ones, xa.z) + dot4I8Packed(ones, xa.w);
+  let tb = dot4I8Packed(ones, xb.x) + dot4I8Packed(ones, xb.y) + dot4I8Packed(ones, xb.z) + dot4I8Packed(ones, xb.w);
+  return dx.x * (s0 * f32(sa - 32 * ta) + s1 * f32(sb - 32 * tb));
+}
+
+// Q8_0 group = block: 32 signed bytes.
+fn group_dot_Q8_0(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
+  let blk = row * (p.cols / 32u) + k;
+  let qa = w4[2u * blk];
+  let qb = w4[2u * blk + 1u];
+  let s = dot4I8Packed(qa.x, xa.x) + dot4I8Packed(qa.y, xa.y) + dot4I8Packed(qa.z, xa.z) + dot4I8Packed(qa.w, xa.w) +
+          dot4I8Packed(qb.x, xb.x) + dot4I8Packed(qb.y, xb.y) + dot4I8Packed(qb.z, xb.z) + dot4I8Packed(qb.w, xb.w);
+  return f16_at(p.r1, blk) * dx.x * f32(s);
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32> {{SG_ARGS}}) {
@@ -93,7 +136,8 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   for (var k = tid; k < ng; k += WG) {
     let xa = xq[2u * k];       // elements 0..15 of group k
     let xb = xq[2u * k + 1u];  // elements 16..31
-    let dx = xd[k];
+    let dx = xd[k].xy;
+{{NORM}}    acc[ROWS] += xd[k].z;
     for (var r = 0u; r < ROWS; r++) {
       if (row0 + r < p.chunk_rows) { acc[r] += group_dot_{{TYPE}}(row0 + r, k, xa, xb, dx); }
     }

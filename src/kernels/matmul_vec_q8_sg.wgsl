@@ -22,6 +22,7 @@ fn main_sg(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid
   var rows: array<u32, RPS>;
   for (var r = 0u; r < RPS; r++) { rows[r] = min(row0 + r, p.chunk_rows - 1u); }
   var sum: array<f32, RPS>;
+  var ss = 0.0;  // sum of x^2 over this lane's groups (NORM inputs)
   let ng = p.cols / 32u;
   var k = lane;
   for (; k + (UN - 1u) * SGS < ng; k += UN * SGS) {
@@ -29,20 +30,23 @@ fn main_sg(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid
       let g = k + u * SGS;
       let xa = xq[2u * g];
       let xb = xq[2u * g + 1u];
-      let dx = xd[g];
+      let dx = xd[g].xy;
+{{NORM}}      ss += xd[g].z;
       for (var r = 0u; r < RPS; r++) { sum[r] += group_dot_{{TYPE}}(rows[r], g, xa, xb, dx); }
     }
   }
   for (; k < ng; k += SGS) {
     let xa = xq[2u * k];
     let xb = xq[2u * k + 1u];
-    let dx = xd[k];
+    let dx = xd[k].xy;
+{{NORM}}    ss += xd[k].z;
     for (var r = 0u; r < RPS; r++) { sum[r] += group_dot_{{TYPE}}(rows[r], k, xa, xb, dx); }
   }
+  let scale = row_scale(subgroupAdd(ss));  // every subgroup reads all groups of x
   for (var r = 0u; r < RPS; r++) {
     let s = subgroupAdd(sum[r]);
     if (lane == 0u && row0 + r < p.chunk_rows) {
-      store_y(0u, p.row_offset + row0 + r, s);
+      store_y(0u, p.row_offset + row0 + r, s * scale);
     }
   }
 }

@@ -27,7 +27,9 @@ QuantizeX::QuantizeX(KernelContext& kc, const VecInput& in, uint32_t cols, const
   if (in.aux) require_bytes("quantize_x", *in.aux, uint64_t(cols) * 4);
   out_.cols = cols;
   out_.qs = kc.ctx.create_buffer(cols, gpu::kStorage, label + ".q8");
-  out_.ds = kc.ctx.create_buffer(uint64_t(cols / 32) * 8, gpu::kStorage, label + ".q8_scales");
+  out_.ds = kc.ctx.create_buffer(uint64_t(cols / 32) * 16, gpu::kStorage, label + ".q8_scales");
+  out_.normed = in.kind == VecInput::Kind::RmsNorm;
+  out_.eps = in.eps;
   gpu::KernelSpec spec{cat("quantize_x", vec_input_suffix(in.kind)), "quantize_x.wgsl+activations.wgsl",
                        cat(kernel_source("quantize_x.wgsl"), kernel_source("activations.wgsl")), vec_input_defines(in.kind)};
   pipeline_ = &kc.pipelines.get(gpu::PipelineCache::with_params<QuantizeXParams>(spec));

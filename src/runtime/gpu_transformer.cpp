@@ -74,6 +74,7 @@ struct GpuTransformer::Impl {
   std::unique_ptr<kernels::RmsNorm> norm_final;
   std::unique_ptr<kernels::MatMul> mm_out;       // one token: the final norm fused into its input
   std::unique_ptr<kernels::MatMul> mm_out_rows;  // several tokens: reads the normed rows in final_x
+  std::unique_ptr<kernels::QuantizeX> qx_out;    // one token: mm_out's int8 input, where its weight type allows
   std::unique_ptr<kernels::Softcap> final_softcap;
   std::unique_ptr<kernels::Argmax> argmax;
   std::vector<LayerOps> layers;
@@ -339,6 +340,10 @@ struct GpuTransformer::Impl {
     if (cfg.final_softcap > 0)
       final_softcap = std::make_unique<kernels::Softcap>(kc, logits, uint32_t(logit_rows * cfg.vocab_size), cfg.final_softcap);
     argmax = std::make_unique<kernels::Argmax>(kc, logits, next_id, uint32_t(cfg.vocab_size));
+    if (kc.quantize_activations && cfg.dim % 32 == 0) {
+      qx_out = std::make_unique<kernels::QuantizeX>(kc, kernels::VecInput{Kind::RmsNorm, &x, &output_norm, cfg.norm_eps}, cfg.dim, "x_out");
+      if (!mm_out->use_quantized_input(qx_out->output())) qx_out.reset();
+    }
   }
 
   // Gives the decode matvecs of layer l int8 activations where their weights allow it.
@@ -410,6 +415,7 @@ struct GpuTransformer::Impl {
       const uint64_t row = f32_bytes(cfg.dim);
       rec.copy(xn, row * uint64_t(n - out_rows), final_x, 0, row * uint64_t(out_rows));
     }
+    if (fused && qx_out) qx_out->record(rec);
     (fused ? mm_out : mm_out_rows)->record(rec, StepShape{uint32_t(out_rows), s.pos});
     if (final_softcap) final_softcap->record(rec, StepShape{uint32_t(out_rows), s.pos});
   }
