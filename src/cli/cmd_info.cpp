@@ -1,4 +1,4 @@
-// `wgllm info [--json]`: the adapter, its features and limits, and measured bandwidth.
+// `wgllm info [--json]`: the adapter, its features and limits, measured bandwidth and arithmetic rates.
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -7,6 +7,7 @@
 #include "cli/gpu_options.h"
 #include "cli/version.h"
 #include "gpu/bandwidth.h"
+#include "gpu/compute_rate.h"
 
 namespace wgllm::cli {
 namespace {
@@ -17,7 +18,7 @@ struct InfoArgs {
   bool skip_bandwidth = false;
 };
 
-nlohmann::json describe(gpu::Context& ctx, const gpu::BandwidthResult* bw) {
+nlohmann::json describe(gpu::Context& ctx, const gpu::BandwidthResult* bw, const gpu::ComputeRate* rate) {
   const auto& a = ctx.adapter();
   const auto& f = ctx.features();
   const auto& l = ctx.limits();
@@ -44,17 +45,22 @@ nlohmann::json describe(gpu::Context& ctx, const gpu::BandwidthResult* bw) {
   if (bw)
     j["bandwidth"] = {{"buffer_bytes", bw->buffer_bytes}, {"copy_gbs", bw->copy_gbs}, {"read_kernel_gbs", bw->read_gbs},
                        {"dispatch_us", bw->dispatch_us}, {"chunk_bytes", bw->chunk_bytes}, {"chunk_read_gbs", bw->chunk_read_gbs}};
+  if (rate)
+    j["compute"] = {{"f32_fma_per_s", rate->f32_fma_per_s}, {"f32_tflops", rate->f32_tflops()},
+                    {"dot4_i8_per_s", rate->dot4_i8_per_s}, {"int8_tops", rate->int8_tops()}};
   return j;
 }
 
 void run_info(InfoArgs& args) {
   auto ctx = gpu::Context::create(args.gpu);
   gpu::BandwidthResult bw;
+  gpu::ComputeRate rate;
   if (!args.skip_bandwidth) {
-    if (!args.json) std::fprintf(stderr, "measuring bandwidth...\n");
+    if (!args.json) std::fprintf(stderr, "measuring bandwidth and arithmetic rates...\n");
     bw = gpu::measure_bandwidth(*ctx);
+    rate = gpu::measure_compute_rate(*ctx);
   }
-  const nlohmann::json j = describe(*ctx, args.skip_bandwidth ? nullptr : &bw);
+  const nlohmann::json j = describe(*ctx, args.skip_bandwidth ? nullptr : &bw, args.skip_bandwidth ? nullptr : &rate);
   if (args.json) {
     std::printf("%s\n", j.dump(2).c_str());
     return;
@@ -79,13 +85,16 @@ void run_info(InfoArgs& args) {
   if (!args.skip_bandwidth)
     std::printf("dispatch:  %.2f us each in a chain of dependent one-workgroup dispatches; %.1f GB/s reading %.0f MiB per dispatch\n",
                 bw.dispatch_us, bw.chunk_read_gbs, double(bw.chunk_bytes) / (1 << 20));
+  if (!args.skip_bandwidth)
+    std::printf("compute:   f32 fma %.3g TFLOP/s, dot4I8Packed %.3g T/s (%.3g int8 TOPS)\n", rate.f32_tflops(),
+                rate.dot4_i8_per_s / 1e12, rate.int8_tops());
 }
 
 Command info_command("info", "Describe the WebGPU adapter: features, limits, measured bandwidth", [](CLI::App& sub) {
   auto args = std::make_shared<InfoArgs>();
   add_gpu_options(sub, args->gpu);
   sub.add_flag("--json", args->json, "print JSON");
-  sub.add_flag("--no-bandwidth", args->skip_bandwidth, "skip the bandwidth measurement");
+  sub.add_flag("--no-bandwidth", args->skip_bandwidth, "skip the bandwidth and arithmetic-rate measurements");
   sub.callback([args] { run_info(*args); });
 });
 

@@ -12,7 +12,7 @@ constexpr uint32_t kMaxHeadsPerBlock = 8;   // query heads per decode workgroup,
 // attend, combine and kv_write serve every head_dim (the query tile is sized for the largest,
 // 1 KiB); decode is compiled for one head_dim (unrolled dot products) and heads per block.
 gpu::KernelSpec attention_spec(const KernelContext& kc, const char* entry, bool f16_cache, uint32_t head_dim = 4,
-                               uint32_t heads_per_block = 1) {
+                               uint32_t heads_per_block = 1, bool quantized_out = false) {
   const bool native_f16 = f16_cache && kc.use_f16;
   gpu::KernelSpec spec{entry, "attention.wgsl", std::string(kernel_source("attention.wgsl")), variant_defines(kc, native_f16)};
   spec.entry = entry;
@@ -21,6 +21,10 @@ gpu::KernelSpec attention_spec(const KernelContext& kc, const char* entry, bool 
   spec.defines["DWG"] = std::to_string(kDecodeWorkgroup);
   spec.defines["HD4"] = std::to_string(head_dim / 4);
   spec.defines["HPW"] = std::to_string(heads_per_block);
+  spec.defines["QOUT"] = quantized_out ? "" : "//";
+  if (quantized_out) spec.name += "_q8out";
+  spec.defines["KL"] = std::to_string(kc.attn_kl ? kc.attn_kl : 4);
+  spec.defines["VL"] = std::to_string(kc.attn_vl ? kc.attn_vl : 4);
   kv_cache_defines(spec, f16_cache, native_f16);
   return gpu::PipelineCache::with_params<AttentionParams>(spec);
 }
@@ -97,7 +101,8 @@ Attention::Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer&
                      const gpu::Buffer& out, uint32_t n_heads, uint32_t n_kv_heads, uint32_t head_dim, uint32_t max_ctx,
                      float scale, float softcap, uint32_t sliding_window, bool f16_cache, uint32_t max_tokens,
                      uint32_t split_keys)
-    : kc_(kc), max_ctx_(max_ctx), max_tokens_(max_tokens), split_keys_(std::max(1u, split_keys)),
+    : kc_(kc), q_(q), k_cache_(k_cache), v_cache_(v_cache), out_(out), max_ctx_(max_ctx), max_tokens_(max_tokens),
+      split_keys_(std::max(1u, kc.attn_split ? kc.attn_split : split_keys)),
       cache_elem_bytes_(f16_cache ? 2 : 4) {
   check_head_dim("Attention", head_dim);
   if (n_kv_heads == 0 || n_heads % n_kv_heads)
@@ -127,6 +132,24 @@ Attention::Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer&
     combine_ = &kc.pipelines.get(attention_spec(kc, "combine", f16_cache));
     combine_group_ = gpu::BindGroup(kc.ctx, *combine_, {scratch_, out, kc.arena.binding(combine_slot_)});
   }
+}
+
+const QuantizedX* Attention::enable_quantized_output(const std::string& label) {
+  const uint32_t cols = params_.n_heads * params_.head_dim;
+  if (params_.head_dim % 32 != 0) return nullptr;
+  qout_ = std::make_unique<QuantizedX>();
+  qout_->cols = cols;
+  qout_->qs = kc_.ctx.create_buffer(cols, gpu::kStorage, label + ".q8");
+  qout_->ds = kc_.ctx.create_buffer(uint64_t(cols / 32) * 16, gpu::kStorage, label + ".q8_scales");
+  const bool f16_cache = cache_elem_bytes_ == 2;
+  decode_ = &kc_.pipelines.get(attention_spec(kc_, "decode", f16_cache, params_.head_dim, heads_per_block_, true));
+  decode_group_ = gpu::BindGroup(kc_.ctx, *decode_, {q_, k_cache_, v_cache_, out_, scratch_, kc_.arena.binding(attend_slot_),
+                                                     qout_->qs, qout_->ds});
+  if (combine_) {
+    combine_ = &kc_.pipelines.get(attention_spec(kc_, "combine", f16_cache, 4, 1, true));
+    combine_group_ = gpu::BindGroup(kc_.ctx, *combine_, {scratch_, out_, kc_.arena.binding(combine_slot_), qout_->qs, qout_->ds});
+  }
+  return qout_.get();
 }
 
 void Attention::record(gpu::Recorder& rec, const StepShape& shape) {

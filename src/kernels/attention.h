@@ -1,6 +1,9 @@
 // KV cache writes and causal grouped-query attention (attention.wgsl).
 #pragma once
+#include <memory>
+
 #include "kernels/op_helpers.h"
+#include "kernels/quantize_x.h"
 
 namespace wgllm::kernels {
 
@@ -62,9 +65,15 @@ class Attention {
             uint32_t split_keys = 128);
   void record(gpu::Recorder& rec, const StepShape& shape);
   uint32_t last_splits() const { return params_.n_splits; }  // splits of the last record()
+  // From now on decode steps also write the output int8-quantized (quantize_x.h's layout) into
+  // the returned buffers, owned by this op, for the output projection's int8 matvec; nullptr
+  // (and nothing changed) when head_dim is not a multiple of 32.
+  const QuantizedX* enable_quantized_output(const std::string& label);
 
  private:
   KernelContext& kc_;
+  const gpu::Buffer &q_, &k_cache_, &v_cache_, &out_;
+  std::unique_ptr<QuantizedX> qout_;
   const gpu::Pipeline *attend_ = nullptr, *decode_ = nullptr, *combine_ = nullptr;
   gpu::Buffer scratch_;
   gpu::BindGroup attend_group_, decode_group_, combine_group_;

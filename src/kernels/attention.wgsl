@@ -14,6 +14,10 @@
 // for the scores (HPW dot products from one K row), then invocation (slice, column) sums p * V
 // over every NS-th key of the tile for all HPW heads. A context of up to split_len keys is one dispatch.
 // Lines starting with {{SG}} / {{NOSG}} are the subgroup / workgroup-memory reduction variants.
+//
+// With {{QOUT}} lines on, decode and combine also write their output int8-quantized in blocks of
+// 32 as quantize_x.wgsl does (qs, and ds = (d, d * sum, 0, 0)) for the int8 matvec of the output
+// projection, so that no quantize pass runs between them (head_dim a multiple of 32).
 {{ENABLE}}
 {{PARAMS}}
 const WG: u32 = {{WG}}u;
@@ -22,6 +26,8 @@ const DWG: u32 = {{DWG}}u;  // invocations of a decode workgroup = keys per tile
 const HD4: u32 = {{HD4}}u;  // head_dim / 4 of the decode pipeline
 const HPW: u32 = {{HPW}}u;  // query heads per decode workgroup
 const NS: u32 = DWG / HD4;  // key slices of decode's P.V phase
+const KL: u32 = {{KL}}u;    // K loads in flight per invocation (decode's scores)
+const VL: u32 = {{VL}}u;    // V loads in flight per invocation (decode's P.V)
 const NEG_BIG: f32 = -3.0e38;      // "minus infinity" (exp of it minus anything is 0)
 
 fn kv_decode(x: {{KV_T}}) -> vec4<f32> { return {{KV_DECODE}}; }
@@ -42,10 +48,15 @@ fn kv_encode(v: vec4<f32>) -> {{KV_T}} { return {{KV_ENCODE}}; }
 @group(0) @binding(4) var<storage, read_write> scratch: array<vec4<f32>>; // [n_tokens][n_heads][n_splits][1 + head_dim/4]
 @group(0) @binding(5) var<uniform> p: Params;
 
+{{QOUT}}@group(0) @binding(6) var<storage, read_write> out_qs: array<u32>;        // [n_heads * head_dim / 4] int8 x 4
+{{QOUT}}@group(0) @binding(7) var<storage, read_write> out_ds: array<vec4<f32>>;  // [n_heads * head_dim / 32]
+
 // combine
 @group(0) @binding(0) var<storage, read> partials: array<vec4<f32>>;  // scratch of attend
 @group(0) @binding(1) var<storage, read_write> merged: array<vec4<f32>>; // out
 @group(0) @binding(2) var<uniform> pc: Params;
+{{QOUT}}@group(0) @binding(3) var<storage, read_write> merged_qs: array<u32>;
+{{QOUT}}@group(0) @binding(4) var<storage, read_write> merged_ds: array<vec4<f32>>;
 
 @compute @workgroup_size(WG)
 fn kv_write(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -87,6 +98,35 @@ var<private> sg_size: u32;
 {{NOSG}}  workgroupBarrier();
 {{NOSG}}  return t;
 {{NOSG}}}
+
+// One head's output quantized to int8 blocks of 32 = 8 vec4s: invocation col < d4 of the
+// workgroup holds vec4 col of the head (live); every invocation must call it (barriers).
+// Returns col's four int8 packed in a word, and for the first vec4 of a block its (d, d * sum).
+var<workgroup> qred: array<f32, D4_MAX>;
+struct QuantVec4 {
+  packed: u32,
+  ds: vec4<f32>,
+}
+fn quantize_vec4(live: bool, col: u32, v: vec4<f32>) -> QuantVec4 {
+  let first = col & ~7u;
+  if (live) { qred[col] = max(max(abs(v.x), abs(v.y)), max(abs(v.z), abs(v.w))); }
+  workgroupBarrier();
+  var m = 0.0;
+  if (live) { for (var i = 0u; i < 8u; i++) { m = max(m, qred[first + i]); } }
+  workgroupBarrier();
+  let d = m / 127.0;
+  let q = select(vec4<i32>(0), vec4<i32>(round(v / d)), d > 0.0);
+  if (live) { qred[col] = f32(q.x + q.y + q.z + q.w); }
+  workgroupBarrier();
+  var r: QuantVec4;
+  r.packed = (bitcast<u32>(q.x) & 0xFFu) | ((bitcast<u32>(q.y) & 0xFFu) << 8u) | ((bitcast<u32>(q.z) & 0xFFu) << 16u) |
+             ((bitcast<u32>(q.w) & 0xFFu) << 24u);
+  var sum = 0.0;
+  if (live && col == first) { for (var i = 0u; i < 8u; i++) { sum += qred[first + i]; } }
+  r.ds = vec4<f32>(d, d * sum, 0.0, 0.0);
+  workgroupBarrier();
+  return r;
+}
 
 // Keys a query at position qpos sees: [first_key, qpos]; with a sliding window, qpos - j < window.
 fn first_key(qpos: u32, window: u32) -> u32 {
@@ -156,19 +196,27 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   let h = wid.x;
   let t = wid.y;
   let d4 = pc.head_dim / 4u;
-  if (lid >= d4) { return; }
-  let base = (t * pc.n_heads + h) * pc.n_splits * (d4 + 1u);
-  var big_m = NEG_BIG;
-  for (var s = 0u; s < pc.n_splits; s++) { big_m = max(big_m, partials[base + s * (d4 + 1u)].x); }
-  var l = 0.0;
-  var acc = vec4<f32>(0.0);
-  for (var s = 0u; s < pc.n_splits; s++) {
-    let ml = partials[base + s * (d4 + 1u)];
-    let w = exp(ml.x - big_m);
-    l += ml.y * w;
-    acc += partials[base + s * (d4 + 1u) + 1u + lid] * w;
+  let live = lid < d4;  // no early return: the quantization below has barriers
+  var o = vec4<f32>(0.0);
+  if (live) {
+    let base = (t * pc.n_heads + h) * pc.n_splits * (d4 + 1u);
+    var big_m = NEG_BIG;
+    for (var s = 0u; s < pc.n_splits; s++) { big_m = max(big_m, partials[base + s * (d4 + 1u)].x); }
+    var l = 0.0;
+    var acc = vec4<f32>(0.0);
+    for (var s = 0u; s < pc.n_splits; s++) {
+      let ml = partials[base + s * (d4 + 1u)];
+      let w = exp(ml.x - big_m);
+      l += ml.y * w;
+      acc += partials[base + s * (d4 + 1u) + 1u + lid] * w;
+    }
+    o = acc / l;
+    merged[(t * pc.n_heads + h) * d4 + lid] = o;
   }
-  merged[(t * pc.n_heads + h) * d4 + lid] = acc / l;
+{{QOUT}}  let qv = quantize_vec4(live, lid, o);
+{{QOUT}}  let vi = (t * pc.n_heads + h) * d4 + lid;
+{{QOUT}}  if (live) { merged_qs[vi] = qv.packed; }
+{{QOUT}}  if (live && lid % 8u == 0u) { merged_ds[vi / 8u] = qv.ds; }
 }
 
 var<workgroup> dq: array<vec4<f32>, HPW * HD4>;   // the block's queries, scaled
@@ -230,17 +278,14 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     for (var h = 0u; h < HPW; h++) { s[h] = 0.0; }
     if (j < hi) {
       let base = j * row4 + kv_off;
-      // Loads in batches of 4 before their use, so several are in flight (the tail takes
-      // what is left when HD4 is not a multiple of 4).
+      // Loads in batches of KL before their use, so several are in flight (the tail takes
+      // what is left when HD4 is not a multiple of KL).
       var i = 0u;
-      for (; i + 4u <= HD4; i += 4u) {
-        let k0 = kv_decode(k_cache[base + i]);
-        let k1 = kv_decode(k_cache[base + i + 1u]);
-        let k2 = kv_decode(k_cache[base + i + 2u]);
-        let k3 = kv_decode(k_cache[base + i + 3u]);
+      for (; i + KL <= HD4; i += KL) {
+        var kk: array<vec4<f32>, KL>;
+        for (var u = 0u; u < KL; u++) { kk[u] = kv_decode(k_cache[base + i + u]); }
         for (var h = 0u; h < HPW; h++) {
-          let qo = h * HD4 + i;
-          s[h] += dot(dq[qo], k0) + dot(dq[qo + 1u], k1) + dot(dq[qo + 2u], k2) + dot(dq[qo + 3u], k3);
+          for (var u = 0u; u < KL; u++) { s[h] += dot(dq[h * HD4 + i + u], kk[u]); }
         }
       }
       for (; i < HD4; i++) {
@@ -266,18 +311,15 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     let n = min(DWG, hi - tile);
     let vb = tile * row4 + kv_off + col;
     var c = slice;
-    for (; c + 3u * NS < n; c += 4u * NS) {  // 4 keys' loads in flight
-      let v0 = kv_decode(v_cache[vb + c * row4]);
-      let v1 = kv_decode(v_cache[vb + (c + NS) * row4]);
-      let v2 = kv_decode(v_cache[vb + (c + 2u * NS) * row4]);
-      let v3 = kv_decode(v_cache[vb + (c + 3u * NS) * row4]);
+    for (; c + (VL - 1u) * NS < n; c += VL * NS) {  // VL keys' loads in flight
+      var vv: array<vec4<f32>, VL>;
+      for (var u = 0u; u < VL; u++) { vv[u] = kv_decode(v_cache[vb + (c + u * NS) * row4]); }
       for (var h = 0u; h < HPW; h++) {
-        let p0 = dp[h][c];
-        let p1 = dp[h][c + NS];
-        let p2 = dp[h][c + 2u * NS];
-        let p3 = dp[h][c + 3u * NS];
-        l[h] += (p0 + p1) + (p2 + p3);
-        acc[h] += (p0 * v0 + p1 * v1) + (p2 * v2 + p3 * v3);
+        for (var u = 0u; u < VL; u++) {
+          let pj = dp[h][c + u * NS];
+          l[h] += pj;
+          acc[h] += pj * vv[u];
+        }
       }
     }
     for (; c < n; c += NS) {
@@ -306,9 +348,12 @@ fn decode(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
         }
       }
     }
+{{QOUT}}    let qv = quantize_vec4(slice == 0u && p.n_splits == 1u, col, a / lh);
     if (slice == 0u) {
       if (p.n_splits == 1u) {
         out[(h0 + h) * HD4 + col] = a / lh;
+{{QOUT}}        out_qs[(h0 + h) * HD4 + col] = qv.packed;
+{{QOUT}}        if (col % 8u == 0u) { out_ds[((h0 + h) * HD4 + col) / 8u] = qv.ds; }
       } else {
         let base = ((h0 + h) * p.n_splits + split) * (HD4 + 1u);
         if (col == 0u) { scratch[base] = vec4<f32>(m[h], lh, 0.0, 0.0); }

@@ -146,9 +146,30 @@ void write_cache(gpu::Context& ctx, const gpu::Buffer& cache, const std::vector<
   ctx.write(cache, bits.data(), bits.size() * 2);
 }
 
+// `out` quantized to int8 blocks of 32 as quantize_x.wgsl does: d = max |x| / 127 per block,
+// each x within d / 2 of q * d (q in -127..127), and the block's d * sum(q) (ds: d, d * sum, 0, 0).
+void expect_quantized(const std::vector<float>& out, const std::vector<uint32_t>& qs, const std::vector<float>& ds,
+                      const std::string& what) {
+  for (size_t b = 0; b < out.size() / 32; ++b) {
+    float m = 0;
+    for (size_t i = 0; i < 32; ++i) m = std::max(m, std::fabs(out[32 * b + i]));
+    const float d = ds[4 * b];
+    ASSERT_NEAR(d, m / 127, 1e-6 * m) << what << " block " << b;
+    int sum = 0;
+    for (size_t i = 0; i < 32; ++i) {
+      const int q = int8_t(qs[(32 * b + i) / 4] >> (8 * (i % 4)));
+      sum += q;
+      ASSERT_LE(std::abs(q), 127) << what;
+      ASSERT_LE(std::fabs(q * d - out[32 * b + i]), 0.5f * d * (1 + 1e-5f) + 1e-30f) << what << " element " << 32 * b + i;
+    }
+    EXPECT_NEAR(ds[4 * b + 1], d * float(sum), 1e-6 * std::fabs(d * sum) + 1e-30) << what << " block " << b;
+    EXPECT_EQ(ds[4 * b + 2], 0.0f);
+  }
+}
+
 // The decode kernel at contexts longer than its tile of 128 keys, one pass and split: query
 // heads per block 4 (8/2), 7 (7/1), 1 with 5 key slices (3/3, head_dim 96, softcap 50, window
-// 150). Bounds as above.
+// 150). Bounds as above. Each also with the int8-quantized output (the output projection's input).
 TEST(Attention, DecodeMatchesReferenceAtLongContexts) {
   gpu::Context& ctx = shared_context();
   const uint32_t max_ctx = 200;
@@ -175,18 +196,28 @@ TEST(Attention, DecodeMatchesReferenceAtLongContexts) {
         write_cache(ctx, vcb, v, f16_cache);
         ctx.write(qb, q.data(), q.size() * 4);
         const float scale = 1.0f / std::sqrt(float(D));
-        for (uint32_t split_keys : {64u, 1000u}) {
-          Attention attn(kc, qb, kcb, vcb, ob, s.n_heads, s.n_kv_heads, D, max_ctx, scale, s.softcap, s.window,
-                         f16_cache, 1, split_keys);
-          for (uint32_t pos : {0u, 137u, 199u}) {
-            auto rec = kc.recorder();
-            attn.record(rec, {1, pos});
-            rec.submit();
-            EXPECT_EQ(attn.last_splits(), split_keys == 64 ? (std::min(pos + 1, s.window ? s.window : pos + 1) + 63) / 64 : 1);
-            const std::string what = ::testing::PrintToString(std::vector<uint32_t>{s.n_heads, s.n_kv_heads, D, split_keys, pos, f16_cache, sg});
-            EXPECT_LT(nmse(ctx.read_vector<float>(ob, q_row), attention_ref(s, q, k, v, 1, pos, scale)), 1e-10) << what;
+        for (uint32_t split_keys : {64u, 1000u})
+          for (bool q8_out : {false, true}) {
+            Attention attn(kc, qb, kcb, vcb, ob, s.n_heads, s.n_kv_heads, D, max_ctx, scale, s.softcap, s.window,
+                           f16_cache, 1, split_keys);
+            const QuantizedX* xq = q8_out ? attn.enable_quantized_output("attn_q8") : nullptr;
+            if (q8_out) ASSERT_NE(xq, nullptr);  // every head_dim here is a multiple of 32
+            for (uint32_t pos : {0u, 137u, 199u}) {
+              if (xq) {  // poison: every word must be written
+                ctx.write(xq->qs, std::vector<uint32_t>(q_row / 4, 0xDEADBEEFu).data(), q_row);
+                ctx.write(xq->ds, std::vector<float>(q_row / 8, std::nanf("")).data(), q_row / 8 * 4);
+              }
+              auto rec = kc.recorder();
+              attn.record(rec, {1, pos});
+              rec.submit();
+              EXPECT_EQ(attn.last_splits(), split_keys == 64 ? (std::min(pos + 1, s.window ? s.window : pos + 1) + 63) / 64 : 1);
+              const std::string what =
+                  ::testing::PrintToString(std::vector<uint32_t>{s.n_heads, s.n_kv_heads, D, split_keys, pos, f16_cache, sg, q8_out});
+              const std::vector<float> out = ctx.read_vector<float>(ob, q_row);
+              EXPECT_LT(nmse(out, attention_ref(s, q, k, v, 1, pos, scale)), 1e-10) << what;
+              if (xq) expect_quantized(out, ctx.read_vector<uint32_t>(xq->qs, q_row / 4), ctx.read_vector<float>(xq->ds, q_row / 8), what);
+            }
           }
-        }
       }
       std::printf("Attention decode: subgroups=%d f16_cache=%d ran\n", int(sg), int(f16_cache));
     }

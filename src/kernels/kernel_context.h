@@ -50,6 +50,11 @@ struct KernelContext {
   // Steps of several tokens multiply Q4_0 / Q5_0 / Q8_0 weights by int8-quantized activations (an int8
   // GEMM with DP4A, matmul_mat_q8.wgsl) instead of f32 ones. Off on CPU adapters (no DP4A there).
   bool quantize_activations;
+  // Decode attention: keys per split (0 = the op's default), K and V loads in flight per
+  // invocation (0 = 4). Tuning knobs, also from $WGLLM_ATTN_SPLIT / $WGLLM_ATTN_KL / $WGLLM_ATTN_VL.
+  uint32_t attn_split = env_u32("WGLLM_ATTN_SPLIT");
+  uint32_t attn_kl = env_u32("WGLLM_ATTN_KL");
+  uint32_t attn_vl = env_u32("WGLLM_ATTN_VL");
   // That GEMM's tile preset (matmul.cpp); 0 = chosen for the adapter. Also $WGLLM_GEMM_TILE.
   uint32_t gemm_tile = env_u32("WGLLM_GEMM_TILE");
   // The GEMM's quantized activations: one buffer shared by every MatMul built on this context.

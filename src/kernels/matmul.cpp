@@ -184,10 +184,13 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
                                                          kc_.arena.binding(slots_[k]), gemm_->x->ds, more_y_[0], more_y_[1]});
 }
 
+bool MatMul::accepts_quantized_input() const {
+  return w_.type == TensorType::Q4_0 || w_.type == TensorType::Q5_0 || w_.type == TensorType::Q5_1 ||
+         w_.type == TensorType::Q4_K || w_.type == TensorType::Q6_K || w_.type == TensorType::Q8_0;
+}
+
 bool MatMul::use_quantized_input(const QuantizedX& xq) {
-  const bool supported = w_.type == TensorType::Q4_0 || w_.type == TensorType::Q5_0 || w_.type == TensorType::Q5_1 ||
-                         w_.type == TensorType::Q4_K || w_.type == TensorType::Q6_K || w_.type == TensorType::Q8_0;
-  if (!supported || xq.cols != w_.cols) return false;
+  if (!accepts_quantized_input() || xq.cols != w_.cols) return false;
   std::map<std::string, std::string> defines = weight_defines(w_.type);
   defines["NORM"] = xq.normed ? "" : "//";
   if (xq.normed) vec_input_.eps = xq.eps;  // the q8 input is the normed x

@@ -81,6 +81,7 @@ class MatMul {
   // (dot4I8Packed); the caller records the QuantizeX that fills it before this op. Returns false
   // (and keeps the f32 path) for other weight types.
   bool use_quantized_input(const QuantizedX& xq);
+  bool accepts_quantized_input() const;  // whether use_quantized_input can succeed (the weight type)
   // Bytes one dispatch over chunk k reads and writes for n_tokens (the profiler's GB/s).
   double dispatch_bytes(size_t k, uint32_t n_tokens) const;
 

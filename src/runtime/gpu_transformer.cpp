@@ -362,7 +362,12 @@ struct GpuTransformer::Impl {
       attach(L.qx_attn, {Kind::RmsNorm, &x, &L.attn_norm, cfg.norm_eps}, cfg.dim, "x_attn", {L.mm_q.get(), L.mm_k.get(), L.mm_v.get()});
       attach(L.qx_ffn, {Kind::RmsNorm, &x, &L.ffn_norm, cfg.norm_eps}, cfg.dim, "x_ffn", {L.mm_gate.get(), L.mm_up.get()});
     }
-    if (cfg.q_dim() % 32 == 0) attach(L.qx_o, {Kind::Plain, &attn, nullptr, 0}, cfg.q_dim(), "attn_out", {L.mm_o.get()});
+    // The attention writes its output int8-quantized itself where it can (no quantize pass).
+    const kernels::QuantizedX* attn_q8 = nullptr;
+    if (cfg.q_dim() % 32 == 0 && L.mm_o->accepts_quantized_input() && !std::getenv("WGLLM_ATTN_QPASS"))
+      attn_q8 = L.attention->enable_quantized_output(cat("attn_out.", l));
+    if (attn_q8) L.mm_o->use_quantized_input(*attn_q8);
+    else if (cfg.q_dim() % 32 == 0) attach(L.qx_o, {Kind::Plain, &attn, nullptr, 0}, cfg.q_dim(), "attn_out", {L.mm_o.get()});
     if (cfg.ffn_dim % 32 == 0)
       attach(L.qx_act, {cfg.arch->activation == Activation::SiLU ? Kind::SwiGLU : Kind::GeGLU, &gate, &up, 0}, cfg.ffn_dim,
              "ffn_act", {L.mm_down.get()});
