@@ -100,9 +100,11 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
   // Matrix-vector: a workgroup of vec_wg_ threads owns vec_rows_ rows (see matmul_vec.wgsl).
   const bool cpu = kc.ctx.adapter().adapter_type == "CPU";
   // Measured: SwiftShader (2 cores) decodes tiny-llama 40x faster with 16 threads x 8 rows than
-  // with 128 threads x 1 row (its workgroups run as loops, and barriers are costly).
-  vec_rows_ = kc.matvec_rows ? kc.matvec_rows : cpu ? 8 : 4;
-  vec_wg_ = kc.matvec_wg ? kc.matvec_wg : cpu ? 16 : 128;
+  // with 128 threads x 1 row (its workgroups run as loops, and barriers are costly). On the H100,
+  // 64 threads x 2 rows beat 128 x 4 by 5 % (8B) and 12 % (1B) once the decode's int8 inputs
+  // were in place (docs/perf-notes.md #11: a sweep of 14 shapes).
+  vec_rows_ = kc.matvec_rows ? kc.matvec_rows : cpu ? 8 : 2;
+  vec_wg_ = kc.matvec_wg ? kc.matvec_wg : cpu ? 16 : 64;
   tpr_ = vec_wg_;
   // A CPU adapter (SwiftShader) gains nothing from big token tiles and compiles them slowly.
   if (cpu) tt_ = 2;
