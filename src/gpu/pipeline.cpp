@@ -91,13 +91,25 @@ const Pipeline& PipelineCache::get(const KernelSpec& spec) {
   return *slot;
 }
 
-BindGroup::BindGroup(Context& ctx, const Pipeline& pipeline, const std::vector<Binding>& bindings) : ctx_(&ctx) {
-  std::vector<WGPUBindGroupEntry> entries(bindings.size());
-  for (size_t i = 0; i < bindings.size(); ++i) {
-    entries[i].binding = uint32_t(i);
-    entries[i].buffer = bindings[i].buffer;
-    entries[i].offset = bindings[i].offset;
-    entries[i].size = bindings[i].size;
+namespace {
+std::vector<std::pair<uint32_t, Binding>> numbered_in_order(const std::vector<Binding>& bindings) {
+  std::vector<std::pair<uint32_t, Binding>> n;
+  for (size_t i = 0; i < bindings.size(); ++i) n.emplace_back(uint32_t(i), bindings[i]);
+  return n;
+}
+}  // namespace
+
+BindGroup::BindGroup(Context& ctx, const Pipeline& pipeline, const std::vector<Binding>& bindings)
+    : BindGroup(ctx, pipeline, numbered_in_order(bindings)) {}
+
+BindGroup::BindGroup(Context& ctx, const Pipeline& pipeline, const std::vector<std::pair<uint32_t, Binding>>& numbered)
+    : ctx_(&ctx) {
+  std::vector<WGPUBindGroupEntry> entries(numbered.size());
+  for (size_t i = 0; i < numbered.size(); ++i) {
+    entries[i].binding = numbered[i].first;
+    entries[i].buffer = numbered[i].second.buffer;
+    entries[i].offset = numbered[i].second.offset;
+    entries[i].size = numbered[i].second.size;
   }
   WGPUBindGroupDescriptor desc{};
   desc.label = WGPUStringView{pipeline.name().data(), pipeline.name().size()};

@@ -79,7 +79,8 @@ struct Binding {
 class BindGroup {
  public:
   BindGroup() = default;
-  BindGroup(Context& ctx, const Pipeline& pipeline, const std::vector<Binding>& bindings);
+  BindGroup(Context& ctx, const Pipeline& pipeline, const std::vector<Binding>& bindings);  // binding i = bindings[i]
+  BindGroup(Context& ctx, const Pipeline& pipeline, const std::vector<std::pair<uint32_t, Binding>>& numbered);
   ~BindGroup();
   BindGroup(BindGroup&& o) noexcept : ctx_(o.ctx_), handle_(o.handle_) { o.handle_ = nullptr; }
   BindGroup& operator=(BindGroup&& o) noexcept;

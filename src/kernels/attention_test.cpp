@@ -146,27 +146,6 @@ void write_cache(gpu::Context& ctx, const gpu::Buffer& cache, const std::vector<
   ctx.write(cache, bits.data(), bits.size() * 2);
 }
 
-// `out` quantized to int8 blocks of 32 as quantize_x.wgsl does: d = max |x| / 127 per block,
-// each x within d / 2 of q * d (q in -127..127), and the block's d * sum(q) (ds: d, d * sum, 0, 0).
-void expect_quantized(const std::vector<float>& out, const std::vector<uint32_t>& qs, const std::vector<float>& ds,
-                      const std::string& what) {
-  for (size_t b = 0; b < out.size() / 32; ++b) {
-    float m = 0;
-    for (size_t i = 0; i < 32; ++i) m = std::max(m, std::fabs(out[32 * b + i]));
-    const float d = ds[4 * b];
-    ASSERT_NEAR(d, m / 127, 1e-6 * m) << what << " block " << b;
-    int sum = 0;
-    for (size_t i = 0; i < 32; ++i) {
-      const int q = int8_t(qs[(32 * b + i) / 4] >> (8 * (i % 4)));
-      sum += q;
-      ASSERT_LE(std::abs(q), 127) << what;
-      ASSERT_LE(std::fabs(q * d - out[32 * b + i]), 0.5f * d * (1 + 1e-5f) + 1e-30f) << what << " element " << 32 * b + i;
-    }
-    EXPECT_NEAR(ds[4 * b + 1], d * float(sum), 1e-6 * std::fabs(d * sum) + 1e-30) << what << " block " << b;
-    EXPECT_EQ(ds[4 * b + 2], 0.0f);
-  }
-}
-
 // The decode kernel at contexts longer than its tile of 128 keys, one pass and split: query
 // heads per block 4 (8/2), 7 (7/1), 1 with 5 key slices (3/3, head_dim 96, softcap 50, window
 // 150). Bounds as above. Each also with the int8-quantized output (the output projection's input).
@@ -215,7 +194,11 @@ TEST(Attention, DecodeMatchesReferenceAtLongContexts) {
                   ::testing::PrintToString(std::vector<uint32_t>{s.n_heads, s.n_kv_heads, D, split_keys, pos, f16_cache, sg, q8_out});
               const std::vector<float> out = ctx.read_vector<float>(ob, q_row);
               EXPECT_LT(nmse(out, attention_ref(s, q, k, v, 1, pos, scale)), 1e-10) << what;
-              if (xq) expect_quantized(out, ctx.read_vector<uint32_t>(xq->qs, q_row / 4), ctx.read_vector<float>(xq->ds, q_row / 8), what);
+              if (xq) {
+                const std::vector<float> ds = ctx.read_vector<float>(xq->ds, q_row / 8);
+                testing::expect_int8_blocks(out, ctx.read_vector<uint32_t>(xq->qs, q_row / 4), ds, 1e-6, what);
+                for (size_t b = 0; b < q_row / 32; ++b) EXPECT_EQ(ds[4 * b + 2], 0.0f) << what;  // no sum of squares
+              }
             }
           }
       }

@@ -227,11 +227,50 @@ bool MatMul::use_quantized_input(const QuantizedX& xq) {
     q8_rows_ = wg / sgs * rps;
   }
   matvec_q8_ = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
+  q8_spec_ = spec;
+  q8_x_qs_ = &xq.qs;
+  q8_x_ds_ = &xq.ds;
+  matvec_qout_ = nullptr;
   matvec_q8_groups_.clear();
   for (size_t k = 0; k < w_.chunks.size(); ++k)
     matvec_q8_groups_.emplace_back(kc_.ctx, *matvec_q8_,
                                    std::vector<gpu::Binding>{w_.chunks[k], w_.chunks[k], xq.qs, y_, kc_.arena.binding(slots_[k]),
                                                              xq.ds, more_y_[0], more_y_[1]});
+  return true;
+}
+
+bool MatMul::quantize_output(const QuantizedOutput& q) {
+  using Kind = QuantizedOutput::Kind;
+  const bool gated = q.kind == Kind::Gated;
+  const uint32_t outputs = gated ? seg1_ : w_.rows;
+  if (!matvec_q8_ || q8_spec_.entry != "main" || w_.chunks.size() != 1 || !q.out || outputs % 32 != 0 ||
+      q.out->cols != outputs)
+    return false;
+  if (gated ? (seg1_ * 2 != w_.rows || seg2_ != w_.rows) : (!accumulate_ || seg1_ != w_.rows || !q.norm)) return false;
+  gpu::KernelSpec spec = q8_spec_;
+  const uint32_t wg = env_or("WGLLM_QOUT_WG", 256);
+  const uint32_t nr = gated ? 64 : 32;
+  if (wg % 32 != 0 || nr % (wg / 32) != 0) fail("matmul '", w_.name, "': WGLLM_QOUT_WG ", wg, " must be 32 x a divisor of ", nr);
+  spec.defines["WG"] = std::to_string(wg);
+  spec.defines["NR"] = std::to_string(nr);
+  spec.defines["QOUT_GATED"] = gated ? "" : "//";
+  spec.defines["QOUT_RESIDUAL"] = gated ? "//" : "";
+  spec.defines["ACT"] = q.activation == VecInput::Kind::GeGLU ? "gelu_tanh" : "silu";
+  spec.name += gated ? (q.activation == VecInput::Kind::GeGLU ? "_geglu_q8out" : "_swiglu_q8out") : "_add_norm_q8out";
+  spec.file += "+matmul_vec_q8_qout.wgsl+activations.wgsl";
+  spec.source += cat(kernel_source("matmul_vec_q8_qout.wgsl"), kernel_source("activations.wgsl"));
+  spec.entry = "main_qout";
+  matvec_qout_ = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
+  // The q8 bind group's bindings minus the unused f32 outputs, plus the quantized output's.
+  std::vector<std::pair<uint32_t, gpu::Binding>> b = {{0, w_.chunks[0]}, {1, w_.chunks[0]}, {2, *q8_x_qs_},
+                                                       {4, kc_.arena.binding(slots_[0])}, {5, *q8_x_ds_},
+                                                       {8, q.out->qs}, {9, q.out->ds}};
+  if (!gated) {
+    b.emplace_back(3, y_);
+    b.emplace_back(10, *q.norm);
+  }
+  matvec_qout_group_ = gpu::BindGroup(kc_.ctx, *matvec_qout_, b);
+  qout_blocks_ = outputs / 32;
   return true;
 }
 
@@ -275,7 +314,11 @@ void MatMul::record(gpu::Recorder& rec, const StepShape& shape) {
     const gpu::Groups g = vec ? linear_groups(kc_.ctx, (rows + per_wg - 1) / per_wg)
                               : linear_groups(kc_.ctx, (rows + wg_ - 1) / wg_, (shape.n_tokens + tt_ - 1) / tt_);
     kc_.arena.set(slots_[k], params(k, shape.n_tokens, g.x));
-    if (vec && matvec_q8_) rec.dispatch(*matvec_q8_, matvec_q8_groups_[k], g, dispatch_bytes(k, 1));
+    if (vec && matvec_qout_) {  // one chunk (quantize_output checked): a workgroup per output block
+      const gpu::Groups gq = linear_groups(kc_.ctx, qout_blocks_);
+      kc_.arena.set(slots_[k], params(k, 1, gq.x));
+      rec.dispatch(*matvec_qout_, matvec_qout_group_, gq, dispatch_bytes(k, 1));
+    } else if (vec && matvec_q8_) rec.dispatch(*matvec_q8_, matvec_q8_groups_[k], g, dispatch_bytes(k, 1));
     else rec.dispatch(vec ? *matvec_ : *matmat_, vec ? matvec_groups_[k] : matmat_groups_[k], g, dispatch_bytes(k, shape.n_tokens));
   }
 }

@@ -71,6 +71,19 @@ struct StackedOutput {
   uint32_t rows;
 };
 
+// What a decode matvec on int8 x may hand its consumer already int8-quantized (quantize_x.h's
+// layout), instead of a quantize pass between them (matmul_vec_q8_qout.wgsl):
+//   Gated:    act(gate) * up of a stacked gate | up weight (two parts of equal rows);
+//   Residual: the accumulated y times `norm` (the next RMSNorm's weight, 1 / rms left to the
+//             consumer), with the blocks' sums of squares of y.
+struct QuantizedOutput {
+  enum class Kind { Gated, Residual };
+  Kind kind = Kind::Residual;
+  const QuantizedX* out = nullptr;
+  const gpu::Buffer* norm = nullptr;                   // Residual
+  VecInput::Kind activation = VecInput::Kind::SwiGLU;  // Gated: SwiGLU or GeGLU
+};
+
 class MatMul {
  public:
   MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, const gpu::Buffer& y, uint32_t max_tokens,
@@ -82,6 +95,10 @@ class MatMul {
   // (and keeps the f32 path) for other weight types.
   bool use_quantized_input(const QuantizedX& xq);
   bool accepts_quantized_input() const;  // whether use_quantized_input can succeed (the weight type)
+  // After use_quantized_input: one-token steps also write `q` (see QuantizedOutput). Returns
+  // false (nothing changed) where the shapes do not allow it: one weight chunk, outputs a
+  // multiple of 32; Residual needs an accumulating plain weight, Gated two equal parts.
+  bool quantize_output(const QuantizedOutput& q);
   // Bytes one dispatch over chunk k reads and writes for n_tokens (the profiler's GB/s).
   double dispatch_bytes(size_t k, uint32_t n_tokens) const;
 
@@ -108,6 +125,11 @@ class MatMul {
   const gpu::Pipeline* matvec_q8_ = nullptr;                  // set by use_quantized_input
   uint32_t q8_rows_ = 4;                                      // its rows per workgroup
   std::vector<gpu::BindGroup> matvec_q8_groups_;
+  gpu::KernelSpec q8_spec_;                                   // matvec_q8_'s, for quantize_output
+  const gpu::Pipeline* matvec_qout_ = nullptr;                // set by quantize_output
+  gpu::BindGroup matvec_qout_group_;
+  uint32_t qout_blocks_ = 0;
+  const gpu::Buffer *q8_x_qs_ = nullptr, *q8_x_ds_ = nullptr;  // use_quantized_input's x
   struct GemmQ8;                  // the int8 GEMM for n_tokens > 1 (matmul.cpp); null: f32 matmat
   std::unique_ptr<GemmQ8> gemm_;
   void setup_gemm_q8(const gpu::Buffer& x);

@@ -421,6 +421,136 @@ TEST(MatMul, StackedWeightWritesEachPartLikeSeparateWeights) {
   kc.quantize_activations = ctx.adapter().adapter_type != "CPU";
 }
 
+// The decode matvec that writes its consumer's int8 input itself (quantize_output,
+// matmul_vec_q8_qout.wgsl), against the same op without it, x plain and RMSNorm-quantized:
+// Residual: y += W x as the plain int8 path computes it (NMSE 1e-10: only the summation order
+// differs), and y * norm quantized (expect_int8_blocks) with each block's sum of y^2;
+// Gated: act(gate) * up of a stacked gate | up weight, from the plain path's f32 gate and up.
+// Every word of the quantized output is poisoned first. Q4_0, Q4_K, Q6_K; 96 rows = 3 blocks.
+TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
+  gpu::Context& ctx = shared_context();
+  KernelContext& kc = shared_kernels();
+  using Kind = VecInput::Kind;
+  using Q = QuantizedOutput;
+  const float eps = 1e-5f;
+  Rng rng(21);
+  for (auto [type, cols] : {std::pair{TensorType::Q4_0, 32u * 37}, std::pair{TensorType::Q4_K, 768u},
+                            std::pair{TensorType::Q6_K, 768u}}) {
+    const uint32_t rows = 96;
+    const std::vector<float> a = random_vector(cols, rng), nx = random_vector(cols, rng), y0 = random_vector(rows, rng),
+                             ny = random_vector(rows, rng);
+    gpu::Buffer ab = ctx.create_buffer(cols * 4, gpu::kStorage, "a");
+    gpu::Buffer nxb = ctx.create_buffer(cols * 4, gpu::kStorage, "x_norm");
+    gpu::Buffer yb = ctx.create_buffer(rows * 4, gpu::kStorage, "y");
+    gpu::Buffer nyb = ctx.create_buffer(rows * 4, gpu::kStorage, "y_norm");
+    gpu::Buffer gb = ctx.create_buffer(rows * 4, gpu::kStorage, "gate");
+    gpu::Buffer ub = ctx.create_buffer(rows * 4, gpu::kStorage, "up");
+    ctx.write(ab, a.data(), cols * 4);
+    ctx.write(nxb, nx.data(), cols * 4);
+    ctx.write(nyb, ny.data(), rows * 4);
+    const Matrix m = random_matrix(type, rows, cols, 30);
+    const Matrix mg = random_matrix(type, rows, cols, 31), mu = random_matrix(type, rows, cols, 32);
+    GpuWeight w = upload_weight(ctx, "w", type, rows, cols, m.gguf.data());
+    GpuWeight gu = upload_weight(ctx, "gate_up", type, cols, {{mg.gguf.data(), rows}, {mu.gguf.data(), rows}});
+    for (Kind in : {Kind::Plain, Kind::RmsNorm}) {
+      const std::string what = cat(tensor_type_name(type), in == Kind::Plain ? " plain x" : " normed x");
+      QuantizeX xq(kc, VecInput{in, &ab, in == Kind::Plain ? nullptr : &nxb, eps}, cols, "xq");
+      // Residual.
+      QuantizeX next(kc, VecInput{Kind::RmsNorm, &yb, &nyb, eps}, rows, "next");  // its buffers only
+      auto run = [&](MatMul& mm) {
+        ctx.write(yb, y0.data(), rows * 4);
+        ctx.write(next.output().qs, std::vector<uint32_t>(rows / 4, 0xDEADBEEFu).data(), rows);
+        ctx.write(next.output().ds, std::vector<float>(rows / 8, std::nanf("")).data(), rows / 8 * 4);
+        auto rec = kc.recorder();
+        xq.record(rec);
+        mm.record(rec, StepShape{1, 0});
+        rec.submit();
+        return ctx.read_vector<float>(yb, rows);
+      };
+      MatMul plain(kc, w, ab, yb, 1, /*accumulate=*/true);
+      ASSERT_TRUE(plain.use_quantized_input(xq.output()));
+      const std::vector<float> y_plain = run(plain);
+      MatMul fused(kc, w, ab, yb, 1, /*accumulate=*/true);
+      ASSERT_TRUE(fused.use_quantized_input(xq.output()));
+      ASSERT_TRUE(fused.quantize_output({Q::Kind::Residual, &next.output(), &nyb}));
+      const std::vector<float> y = run(fused);
+      EXPECT_LT(testing::nmse(y, y_plain), 1e-10) << what;
+      std::vector<float> v(rows);
+      for (uint32_t i = 0; i < rows; ++i) v[i] = y[i] * ny[i];
+      const std::vector<float> ds = ctx.read_vector<float>(next.output().ds, rows / 8);
+      testing::expect_int8_blocks(v, ctx.read_vector<uint32_t>(next.output().qs, rows / 4), ds, 1e-6, what + " residual");
+      for (uint32_t b = 0; b < rows / 32; ++b) {
+        double s2 = 0;
+        for (uint32_t i = 0; i < 32; ++i) s2 += double(y[32 * b + i]) * y[32 * b + i];
+        EXPECT_NEAR(ds[4 * b + 2], s2, 1e-5 * s2) << what << " block " << b;
+      }
+      // Gated, SwiGLU and GeGLU.
+      for (Kind act : {Kind::SwiGLU, Kind::GeGLU}) {
+        QuantizeX actq(kc, VecInput{act, &gb, &ub}, rows, "act");  // its buffers only
+        MatMul plain_gu(kc, gu, ab, gb, 1, false, {}, {{&ub, rows}});
+        ASSERT_TRUE(plain_gu.use_quantized_input(xq.output()));
+        auto rec = kc.recorder();
+        xq.record(rec);
+        plain_gu.record(rec, StepShape{1, 0});
+        rec.submit();
+        const std::vector<float> g = ctx.read_vector<float>(gb, rows), u = ctx.read_vector<float>(ub, rows);
+        MatMul fused_gu(kc, gu, ab, gb, 1, false, {}, {{&ub, rows}});
+        ASSERT_TRUE(fused_gu.use_quantized_input(xq.output()));
+        ASSERT_TRUE(fused_gu.quantize_output({Q::Kind::Gated, &actq.output(), nullptr, act}));
+        ctx.write(actq.output().qs, std::vector<uint32_t>(rows / 4, 0xDEADBEEFu).data(), rows);
+        ctx.write(actq.output().ds, std::vector<float>(rows / 8, std::nanf("")).data(), rows / 8 * 4);
+        auto rec2 = kc.recorder();
+        xq.record(rec2);
+        fused_gu.record(rec2, StepShape{1, 0});
+        rec2.submit();
+        std::vector<float> va(rows);
+        for (uint32_t i = 0; i < rows; ++i) {
+          const double x = g[i];
+          const double f = act == Kind::SwiGLU ? x / (1 + std::exp(-x))
+                                               : 0.5 * x * (1 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+          va[i] = float(f * u[i]);
+        }
+        const std::vector<float> dsa = ctx.read_vector<float>(actq.output().ds, rows / 8);
+        testing::expect_int8_blocks(va, ctx.read_vector<uint32_t>(actq.output().qs, rows / 4), dsa, 1e-4,
+                                    what + (act == Kind::SwiGLU ? " swiglu" : " geglu"));
+        for (uint32_t b = 0; b < rows / 32; ++b) EXPECT_EQ(dsa[4 * b + 2], 0.0f) << what;
+      }
+      kc.arena.reset();
+    }
+  }
+}
+
+// quantize_output refuses what it cannot do, changing nothing: no int8 input yet, a weight that
+// does not accumulate (Residual), parts of unequal rows (Gated), a row count not a multiple of 32.
+TEST(MatMul, QuantizedOutputRefusesUnsupportedShapes) {
+  gpu::Context& ctx = shared_context();
+  KernelContext& kc = shared_kernels();
+  using Q = QuantizedOutput;
+  const uint32_t cols = 256;
+  const Matrix m = random_matrix(TensorType::Q4_0, 64, cols, 40), m2 = random_matrix(TensorType::Q4_0, 32, cols, 41);
+  GpuWeight w = upload_weight(ctx, "w", TensorType::Q4_0, 64, cols, m.gguf.data());
+  GpuWeight w40 = upload_weight(ctx, "w40", TensorType::Q4_0, 40, cols, m.gguf.data());
+  GpuWeight uneven = upload_weight(ctx, "gu", TensorType::Q4_0, cols, {{m.gguf.data(), 64}, {m2.gguf.data(), 32}});
+  gpu::Buffer xb = ctx.create_buffer(cols * 4, gpu::kStorage, "x");
+  gpu::Buffer yb = ctx.create_buffer(96 * 4, gpu::kStorage, "y");
+  gpu::Buffer y2 = ctx.create_buffer(96 * 4, gpu::kStorage, "y2");
+  QuantizeX xq(kc, VecInput{VecInput::Kind::Plain, &xb}, cols, "xq");
+  QuantizeX out64(kc, VecInput{VecInput::Kind::RmsNorm, &yb, &yb, 1e-5f}, 64, "out64");
+  QuantizeX out32(kc, VecInput{VecInput::Kind::Plain, &yb}, 32, "out32");
+  MatMul no_input(kc, w, xb, yb, 1, true);
+  EXPECT_FALSE(no_input.quantize_output({Q::Kind::Residual, &out64.output(), &yb}));
+  MatMul overwrite(kc, w, xb, yb, 1, false);
+  ASSERT_TRUE(overwrite.use_quantized_input(xq.output()));
+  EXPECT_FALSE(overwrite.quantize_output({Q::Kind::Residual, &out64.output(), &yb}));
+  MatMul odd(kc, w40, xb, yb, 1, true);
+  ASSERT_TRUE(odd.use_quantized_input(xq.output()));
+  EXPECT_FALSE(odd.quantize_output({Q::Kind::Residual, &out64.output(), &yb}));
+  MatMul gated(kc, uneven, xb, yb, 1, false, {}, {{&y2, 32}});
+  ASSERT_TRUE(gated.use_quantized_input(xq.output()));
+  EXPECT_FALSE(gated.quantize_output({Q::Kind::Gated, &out32.output()}));
+  kc.arena.reset();
+}
+
 TEST(MatMul, RejectsTooSmallBuffersNamingThem) {
   gpu::Context& ctx = shared_context();
   KernelContext kc(ctx);

@@ -53,6 +53,8 @@ struct LayerOps {
   std::unique_ptr<kernels::Add> add_attn, add_ffn;  // post-norm families only
   // Decode: int8 copies of the matvecs' inputs (null where no consumer takes them).
   std::unique_ptr<kernels::QuantizeX> qx_attn, qx_o, qx_ffn, qx_act;
+  // Filled by the matvec before them (quantize_output), so their own pass is not recorded.
+  bool attn_in_produced = false, ffn_in_produced = false, act_produced = false;
 };
 
 struct GpuTransformer::Impl {
@@ -75,6 +77,7 @@ struct GpuTransformer::Impl {
   std::unique_ptr<kernels::MatMul> mm_out;       // one token: the final norm fused into its input
   std::unique_ptr<kernels::MatMul> mm_out_rows;  // several tokens: reads the normed rows in final_x
   std::unique_ptr<kernels::QuantizeX> qx_out;    // one token: mm_out's int8 input, where its weight type allows
+  bool out_in_produced = false;                  // qx_out filled by the last layer's down matvec
   std::unique_ptr<kernels::Softcap> final_softcap;
   std::unique_ptr<kernels::Argmax> argmax;
   std::vector<LayerOps> layers;
@@ -344,6 +347,26 @@ struct GpuTransformer::Impl {
       qx_out = std::make_unique<kernels::QuantizeX>(kc, kernels::VecInput{Kind::RmsNorm, &x, &output_norm, cfg.norm_eps}, cfg.dim, "x_out");
       if (!mm_out->use_quantized_input(qx_out->output())) qx_out.reset();
     }
+    if (kc.quantize_activations && !std::getenv("WGLLM_QOUT_OFF"))
+      for (int l = 0; l < cfg.n_layers; ++l) produce_quantized_inputs(l);
+  }
+
+  // Lets layer l's matvecs write the next matvec's int8 input themselves (matmul_vec_q8_qout.wgsl):
+  // gate|up the activation's, o the FFN norm's, down the next layer's attention norm's (the
+  // output norm's after the last layer). Pre-norm families only: with post-norms the residual is
+  // added by a separate pass.
+  void produce_quantized_inputs(int l) {
+    using Q = kernels::QuantizedOutput;
+    const ModelConfig& cfg = w.config;
+    LayerOps& L = layers[l];
+    if (L.add_attn) return;
+    const auto act = cfg.arch->activation == Activation::SiLU ? kernels::VecInput::Kind::SwiGLU : kernels::VecInput::Kind::GeGLU;
+    if (L.qx_act && !L.mm_up) L.act_produced = L.mm_gate->quantize_output({Q::Kind::Gated, &L.qx_act->output(), nullptr, act});
+    if (L.qx_ffn) L.ffn_in_produced = L.mm_o->quantize_output({Q::Kind::Residual, &L.qx_ffn->output(), &L.ffn_norm});
+    const bool last = l + 1 == cfg.n_layers;
+    kernels::QuantizeX* next = last ? qx_out.get() : layers[l + 1].qx_attn.get();
+    if (next && L.mm_down->quantize_output({Q::Kind::Residual, &next->output(), last ? &output_norm : &layers[l + 1].attn_norm}))
+      (last ? out_in_produced : layers[l + 1].attn_in_produced) = true;
   }
 
   // Gives the decode matvecs of layer l int8 activations where their weights allow it.
@@ -382,7 +405,7 @@ struct GpuTransformer::Impl {
     embed->record(rec, s);
     for (LayerOps& L : layers) {
       if (!fused) L.norm_attn->record(rec, s);
-      if (fused && L.qx_attn) L.qx_attn->record(rec);
+      if (fused && L.qx_attn && !L.attn_in_produced) L.qx_attn->record(rec);
       L.mm_q->record(rec, s);
       if (L.mm_k) L.mm_k->record(rec, s);
       if (L.mm_v) L.mm_v->record(rec, s);
@@ -404,11 +427,11 @@ struct GpuTransformer::Impl {
         L.add_attn->record(rec, s);
       }
       if (!fused) L.norm_ffn->record(rec, s);
-      if (fused && L.qx_ffn) L.qx_ffn->record(rec);
+      if (fused && L.qx_ffn && !L.ffn_in_produced) L.qx_ffn->record(rec);
       L.mm_gate->record(rec, s);
       if (L.mm_up) L.mm_up->record(rec, s);
       if (!fused) L.act->record(rec, s);
-      if (fused && L.qx_act) L.qx_act->record(rec);
+      if (fused && L.qx_act && !L.act_produced) L.qx_act->record(rec);
       L.mm_down->record(rec, s);
       if (L.add_ffn) {
         L.norm_post_ffn->record(rec, s);
@@ -420,7 +443,7 @@ struct GpuTransformer::Impl {
       const uint64_t row = f32_bytes(cfg.dim);
       rec.copy(xn, row * uint64_t(n - out_rows), final_x, 0, row * uint64_t(out_rows));
     }
-    if (fused && qx_out) qx_out->record(rec);
+    if (fused && qx_out && !out_in_produced) qx_out->record(rec);
     (fused ? mm_out : mm_out_rows)->record(rec, StepShape{uint32_t(out_rows), s.pos});
     if (final_softcap) final_softcap->record(rec, StepShape{uint32_t(out_rows), s.pos});
   }
