@@ -50,6 +50,9 @@ struct KernelContext {
   // Steps of several tokens multiply Q4_0 / Q5_0 / Q8_0 weights by int8-quantized activations (an int8
   // GEMM with DP4A, matmul_mat_q8.wgsl) instead of f32 ones. Off on CPU adapters (no DP4A there).
   bool quantize_activations;
+  // Threads of the matvecs that write their consumer's int8 input (matmul_vec_q8_qout.wgsl);
+  // 0 = the adapter's choice. Also $WGLLM_QOUT_WG.
+  uint32_t qout_wg = env_u32("WGLLM_QOUT_WG");
   // Decode attention: keys per split (0 = the op's default), K and V loads in flight per
   // invocation (0 = 4). Tuning knobs, also from $WGLLM_ATTN_SPLIT / $WGLLM_ATTN_KL / $WGLLM_ATTN_VL.
   uint32_t attn_split = env_u32("WGLLM_ATTN_SPLIT");

@@ -248,9 +248,16 @@ bool MatMul::quantize_output(const QuantizedOutput& q) {
     return false;
   if (gated ? (seg1_ * 2 != w_.rows || seg2_ != w_.rows) : (!accumulate_ || seg1_ != w_.rows || !q.norm)) return false;
   gpu::KernelSpec spec = q8_spec_;
-  const uint32_t wg = env_or("WGLLM_QOUT_WG", 256);
+  // A workgroup owns one block (32 rows, 64 when gated) and reads whole rows, so it wants many
+  // loads in flight: on the H100 1,024 threads decode 19 % (8B) / 21 % (1B) faster than 256
+  // (docs/perf-notes.md #12). CPU adapters run workgroups as loops: few threads there.
+  const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
+  uint32_t wg = kc_.qout_wg ? kc_.qout_wg : cpu ? 64 : 1024;
   const uint32_t nr = gated ? 64 : 32;
-  if (wg % 32 != 0 || nr % (wg / 32) != 0) fail("matmul '", w_.name, "': WGLLM_QOUT_WG ", wg, " must be 32 x a divisor of ", nr);
+  if (!kc_.qout_wg)
+    while (wg > 32 && wg > kc_.ctx.limits().max_compute_invocations_per_workgroup) wg /= 2;
+  if (wg % 32 != 0 || nr % (wg / 32) != 0)
+    fail("matmul '", w_.name, "': ", wg, " threads for the int8-output matvec: must be 32 x a divisor of ", nr);
   spec.defines["WG"] = std::to_string(wg);
   spec.defines["NR"] = std::to_string(nr);
   spec.defines["QOUT_GATED"] = gated ? "" : "//";

@@ -426,7 +426,8 @@ TEST(MatMul, StackedWeightWritesEachPartLikeSeparateWeights) {
 // Residual: y += W x as the plain int8 path computes it (NMSE 1e-10: only the summation order
 // differs), and y * norm quantized (expect_int8_blocks) with each block's sum of y^2;
 // Gated: act(gate) * up of a stacked gate | up weight, from the plain path's f32 gate and up.
-// Every word of the quantized output is poisoned first. Q4_0, Q4_K, Q6_K; 96 rows = 3 blocks.
+// Every word of the quantized output is poisoned first. Q4_0, Q4_K, Q6_K; 96 rows = 3 blocks;
+// 64 and 256 threads per workgroup (the H100 runs its default, 1,024, too).
 TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
   gpu::Context& ctx = shared_context();
   KernelContext& kc = shared_kernels();
@@ -452,8 +453,10 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
     const Matrix mg = random_matrix(type, rows, cols, 31), mu = random_matrix(type, rows, cols, 32);
     GpuWeight w = upload_weight(ctx, "w", type, rows, cols, m.gguf.data());
     GpuWeight gu = upload_weight(ctx, "gate_up", type, cols, {{mg.gguf.data(), rows}, {mu.gguf.data(), rows}});
+    for (uint32_t wg : {64u, 256u})  // 16 and 4 rows per thread (2 and 8 row slices)
     for (Kind in : {Kind::Plain, Kind::RmsNorm}) {
-      const std::string what = cat(tensor_type_name(type), in == Kind::Plain ? " plain x" : " normed x");
+      kc.qout_wg = wg;
+      const std::string what = cat(tensor_type_name(type), in == Kind::Plain ? " plain x" : " normed x", " ", wg, " threads");
       QuantizeX xq(kc, VecInput{in, &ab, in == Kind::Plain ? nullptr : &nxb, eps}, cols, "xq");
       // Residual.
       QuantizeX next(kc, VecInput{Kind::RmsNorm, &yb, &nyb, eps}, rows, "next");  // its buffers only
@@ -518,6 +521,7 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
       kc.arena.reset();
     }
   }
+  kc.qout_wg = 0;
 }
 
 // quantize_output refuses what it cannot do, changing nothing: no int8 input yet, a weight that
