@@ -60,6 +60,13 @@ std::vector<float> random_vector(size_t n, Rng& rng) {
   return v;
 }
 
+// A storage buffer holding v.
+gpu::Buffer buffer_of(gpu::Context& ctx, const std::vector<float>& v, const char* label) {
+  gpu::Buffer b = ctx.create_buffer(v.size() * 4, gpu::kStorage, label);
+  ctx.write(b, v.data(), v.size() * 4);
+  return b;
+}
+
 // Runs MatMul once per n_tokens value; returns y after each run (y starts as y0 each time).
 std::vector<std::vector<float>> run_matmul(KernelContext& kc, const Matrix& m, TensorType t, const std::vector<float>& x,
                                            const std::vector<float>& y0, const std::vector<uint32_t>& n_tokens,
@@ -256,12 +263,9 @@ TEST(MatMul, FusedNormAndGatedInputsMatchTheReference) {
     const Matrix m = random_matrix(t, rows, cols, 5);
     GpuWeight w = upload_weight(ctx, "w", t, rows, cols, m.gguf.data());
     const std::vector<float> a = random_vector(cols, rng), b = random_vector(cols, rng);
-    gpu::Buffer ab = ctx.create_buffer(cols * 4, gpu::kStorage, "a");
-    gpu::Buffer bb = ctx.create_buffer(cols * 4, gpu::kStorage, "b");
+    gpu::Buffer ab = buffer_of(ctx, a, "a"), bb = buffer_of(ctx, b, "b");
     gpu::Buffer unused_x = ctx.create_buffer(cols * 4, gpu::kStorage, "x");
     gpu::Buffer yb = ctx.create_buffer(rows * 4, gpu::kStorage, "y");
-    ctx.write(ab, a.data(), cols * 4);
-    ctx.write(bb, b.data(), cols * 4);
     for (Kind kind : {Kind::RmsNorm, Kind::SwiGLU, Kind::GeGLU}) {
       const float eps = 1e-5f;
       std::vector<float> xin(cols);  // the input the fused matvec must use, in double precision
@@ -440,15 +444,8 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
     const uint32_t rows = 96;
     const std::vector<float> a = random_vector(cols, rng), nx = random_vector(cols, rng), y0 = random_vector(rows, rng),
                              ny = random_vector(rows, rng);
-    gpu::Buffer ab = ctx.create_buffer(cols * 4, gpu::kStorage, "a");
-    gpu::Buffer nxb = ctx.create_buffer(cols * 4, gpu::kStorage, "x_norm");
-    gpu::Buffer yb = ctx.create_buffer(rows * 4, gpu::kStorage, "y");
-    gpu::Buffer nyb = ctx.create_buffer(rows * 4, gpu::kStorage, "y_norm");
-    gpu::Buffer gb = ctx.create_buffer(rows * 4, gpu::kStorage, "gate");
-    gpu::Buffer ub = ctx.create_buffer(rows * 4, gpu::kStorage, "up");
-    ctx.write(ab, a.data(), cols * 4);
-    ctx.write(nxb, nx.data(), cols * 4);
-    ctx.write(nyb, ny.data(), rows * 4);
+    gpu::Buffer ab = buffer_of(ctx, a, "a"), nxb = buffer_of(ctx, nx, "x_norm"), nyb = buffer_of(ctx, ny, "y_norm");
+    gpu::Buffer yb = buffer_of(ctx, y0, "y"), gb = buffer_of(ctx, y0, "gate"), ub = buffer_of(ctx, y0, "up");
     const Matrix m = random_matrix(type, rows, cols, 30);
     const Matrix mg = random_matrix(type, rows, cols, 31), mu = random_matrix(type, rows, cols, 32);
     GpuWeight w = upload_weight(ctx, "w", type, rows, cols, m.gguf.data());
@@ -460,14 +457,20 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
       QuantizeX xq(kc, VecInput{in, &ab, in == Kind::Plain ? nullptr : &nxb, eps}, cols, "xq");
       // Residual.
       QuantizeX next(kc, VecInput{Kind::RmsNorm, &yb, &nyb, eps}, rows, "next");  // its buffers only
-      auto run = [&](MatMul& mm) {
-        ctx.write(yb, y0.data(), rows * 4);
-        ctx.write(next.output().qs, std::vector<uint32_t>(rows / 4, 0xDEADBEEFu).data(), rows);
-        ctx.write(next.output().ds, std::vector<float>(rows / 8, std::nanf("")).data(), rows / 8 * 4);
+      auto poison = [&](const QuantizedX& q) {  // every word must be written
+        ctx.write(q.qs, std::vector<uint32_t>(q.cols / 4, 0xDEADBEEFu).data(), q.cols);
+        ctx.write(q.ds, std::vector<float>(q.cols / 8, std::nanf("")).data(), q.cols / 8 * 4);
+      };
+      auto step = [&](MatMul& mm) {  // x quantized, then the matvec
         auto rec = kc.recorder();
         xq.record(rec);
         mm.record(rec, StepShape{1, 0});
         rec.submit();
+      };
+      auto run = [&](MatMul& mm) {
+        ctx.write(yb, y0.data(), rows * 4);
+        poison(next.output());
+        step(mm);
         return ctx.read_vector<float>(yb, rows);
       };
       MatMul plain(kc, w, ab, yb, 1, /*accumulate=*/true);
@@ -492,20 +495,13 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
         QuantizeX actq(kc, VecInput{act, &gb, &ub}, rows, "act");  // its buffers only
         MatMul plain_gu(kc, gu, ab, gb, 1, false, {}, {{&ub, rows}});
         ASSERT_TRUE(plain_gu.use_quantized_input(xq.output()));
-        auto rec = kc.recorder();
-        xq.record(rec);
-        plain_gu.record(rec, StepShape{1, 0});
-        rec.submit();
+        step(plain_gu);
         const std::vector<float> g = ctx.read_vector<float>(gb, rows), u = ctx.read_vector<float>(ub, rows);
         MatMul fused_gu(kc, gu, ab, gb, 1, false, {}, {{&ub, rows}});
         ASSERT_TRUE(fused_gu.use_quantized_input(xq.output()));
         ASSERT_TRUE(fused_gu.quantize_output({Q::Kind::Gated, &actq.output(), nullptr, act}));
-        ctx.write(actq.output().qs, std::vector<uint32_t>(rows / 4, 0xDEADBEEFu).data(), rows);
-        ctx.write(actq.output().ds, std::vector<float>(rows / 8, std::nanf("")).data(), rows / 8 * 4);
-        auto rec2 = kc.recorder();
-        xq.record(rec2);
-        fused_gu.record(rec2, StepShape{1, 0});
-        rec2.submit();
+        poison(actq.output());
+        step(fused_gu);
         std::vector<float> va(rows);
         for (uint32_t i = 0; i < rows; ++i) {
           const double x = g[i];
