@@ -196,6 +196,9 @@ struct GpuTransformer::Impl {
         const GgufTensor *tq = get(TensorRole::AttnQ), *tk = get(TensorRole::AttnK), *tv = get(TensorRole::AttnV);
         if (stackable({{tq, 0, qd}, {tk, 0, kvd}, {tv, 0, kvd}})) {
           L.wq = stacked({{tq, 0, qd}, {tk, 0, kvd}, {tv, 0, kvd}}, cat(tq->name, "|k|v"));
+        } else if (stackable({{tq, 0, qd}, {tk, 0, kvd}})) {  // Q4_K_M keeps v in Q6_K: q | k still stack
+          L.wq = stacked({{tq, 0, qd}, {tk, 0, kvd}}, cat(tq->name, "|k"));
+          L.wv = matrix(*tv);
         } else {
           L.wq = matrix(*tq);
           L.wk = matrix(*tk);
@@ -287,9 +290,13 @@ struct GpuTransformer::Impl {
       const kernels::VecInput ffn_in{Kind::RmsNorm, &x, &L.ffn_norm, cfg.norm_eps};
       const kernels::VecInput act_in{arch.activation == Activation::SiLU ? Kind::SwiGLU : Kind::GeGLU, &gate, &up};
       const uint32_t kvd = uint32_t(cfg.kv_dim()), ff = uint32_t(cfg.ffn_dim);
-      if (L.wk.chunks.empty()) {  // q | k | v stacked
+      if (L.wk.chunks.empty() && L.wv.chunks.empty()) {  // q | k | v stacked
         L.mm_q = std::make_unique<kernels::MatMul>(kc, L.wq, xn, q, batch, false, attn_in,
                                                    std::vector<kernels::StackedOutput>{{&k, kvd}, {&v, kvd}});
+      } else if (L.wk.chunks.empty()) {  // q | k stacked, v apart
+        L.mm_q = std::make_unique<kernels::MatMul>(kc, L.wq, xn, q, batch, false, attn_in,
+                                                   std::vector<kernels::StackedOutput>{{&k, kvd}});
+        L.mm_v = std::make_unique<kernels::MatMul>(kc, L.wv, xn, v, batch, false, attn_in);
       } else {
         L.mm_q = std::make_unique<kernels::MatMul>(kc, L.wq, xn, q, batch, false, attn_in);
         L.mm_k = std::make_unique<kernels::MatMul>(kc, L.wk, xn, k, batch, false, attn_in);
