@@ -195,6 +195,10 @@ bool MatMul::use_quantized_input(const QuantizedX& xq) {
   if (!accepts_quantized_input() || xq.cols != w_.cols) return false;
   std::map<std::string, std::string> defines = weight_defines(w_.type);
   defines["NORM"] = xq.normed ? "" : "//";
+  const bool pairs = w_.type == TensorType::Q4_K;  // group_pair_dot_Q4_K (matmul_vec_q8.wgsl)
+  defines["GU"] = pairs ? "2" : "1";
+  defines["GU1"] = pairs ? "//" : "";
+  defines["GU2"] = pairs ? "" : "//";
   if (xq.normed) vec_input_.eps = xq.eps;  // the q8 input is the normed x
   for (auto& [k, v] : variant_defines(kc_, false)) defines[k] = v;
   defines["ENABLES"] = defines["ENABLE"];

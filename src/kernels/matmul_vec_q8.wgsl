@@ -128,18 +128,60 @@ fn group_dot_Q8_0(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>)
   return f16_at(p.r1, blk) * dx.x * f32(s);
 }
 
+// Q4_K groups 2u and 2u + 1 (sub-block pair u % 4 of block u / 4) at once: they are the low and
+// high nibbles of the same 32 quant bytes and share the block head, so one load of each serves
+// both (group_dot_Q4_K alone re-reads them per group).
+fn group_pair_dot_Q4_K(row: u32, u: u32, x: XUnit) -> f32 {
+  _ = &w1;  // every type binds both views (a fixed bind group layout); Q4_K reads only w4
+  let blk = row * (p.cols / 256u) + u / 4u;
+  let j = u % 4u;
+  let head = w4[p.r1 / 4u + blk];
+  let qa = w4[8u * blk + 2u * j];
+  let qb = w4[8u * blk + 2u * j + 1u];
+  let s0 = idot(qa, qb, 0u, x.xa[0], x.xa[1]);
+  let s1 = idot(qa, qb, 4u, x.xa[2], x.xa[3]);
+  let m0 = scale_min(head, 2u * j);
+  let m1 = scale_min(head, 2u * j + 1u);
+  return (m0.x * x.dx[0].x * f32(s0) - m0.y * x.dx[0].y) + (m1.x * x.dx[1].x * f32(s1) - m1.y * x.dx[1].y);
+}
+
+// The loops walk units of GU groups of 32 (GU = 2 for Q4_K: group_pair_dot, else 1): x of a unit
+// is loaded once and reused for every row.
+const GU: u32 = {{GU}}u;
+struct XUnit {
+  xa: array<vec4<u32>, 4>,  // groups' int8 x, two vec4 each
+  dx: array<vec4<f32>, 2>,  // groups' (d, d * sum, sum x^2, 0)
+}
+fn load_x(u: u32) -> XUnit {
+  var x: XUnit;
+  for (var j = 0u; j < GU; j++) {
+    let k = GU * u + j;
+    x.xa[2u * j] = xq[2u * k];
+    x.xa[2u * j + 1u] = xq[2u * k + 1u];
+    x.dx[j] = xd[k];
+  }
+  return x;
+}
+fn unit_ss(x: XUnit) -> f32 {
+  var s = 0.0;
+  for (var j = 0u; j < GU; j++) { s += x.dx[j].z; }
+  return s;
+}
+fn unit_dot(row: u32, u: u32, x: XUnit) -> f32 {
+{{GU1}}  return group_dot_{{TYPE}}(row, u, x.xa[0], x.xa[1], x.dx[0].xy);
+{{GU2}}  return group_pair_dot_{{TYPE}}(row, u, x);
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32> {{SG_ARGS}}) {
   let row0 = (wid.x + wid.y * p.wg_x) * ROWS;
   let ng = p.cols / 32u;  // groups of 32 per row
   for (var r = 0u; r <= ROWS; r++) { acc[r] = 0.0; }
-  for (var k = tid; k < ng; k += WG) {
-    let xa = xq[2u * k];       // elements 0..15 of group k
-    let xb = xq[2u * k + 1u];  // elements 16..31
-    let dx = xd[k].xy;
-{{NORM}}    acc[ROWS] += xd[k].z;
+  for (var u = tid; u < ng / GU; u += WG) {
+    let x = load_x(u);
+{{NORM}}    acc[ROWS] += unit_ss(x);
     for (var r = 0u; r < ROWS; r++) {
-      if (row0 + r < p.chunk_rows) { acc[r] += group_dot_{{TYPE}}(row0 + r, k, xa, xb, dx); }
+      if (row0 + r < p.chunk_rows) { acc[r] += unit_dot(row0 + r, u, x); }
     }
   }
 {{SG}}  store_rows(tid, row0, lane, sgs);

@@ -41,12 +41,10 @@ fn main_qout(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) w
   var a: array<f32, RPT>;
   for (var i = 0u; i < RPT; i++) { a[i] = 0.0; }
   var ss = 0.0;  // sum of x^2 over this lane's groups (NORM inputs)
-  for (var k = lane; k < ng; k += KT) {
-    let xa = xq[2u * k];
-    let xb = xq[2u * k + 1u];
-    let x4 = xd[k];
-    ss += x4.z;
-    for (var i = 0u; i < RPT; i++) { a[i] += group_dot_{{TYPE}}(qout_row(slice + i * RS, b), k, xa, xb, x4.xy); }
+  for (var u = lane; u < ng / GU; u += KT) {  // units of GU groups (matmul_vec_q8.wgsl)
+    let x = load_x(u);
+    ss += unit_ss(x);
+    for (var i = 0u; i < RPT; i++) { a[i] += unit_dot(qout_row(slice + i * RS, b), u, x); }
   }
   for (var i = 0u; i < RPT; i++) { qo_part[(slice + i * RS) * KT + lane] = a[i]; }
   if (slice == 0u) { qo_red[lane] = ss; }  // every slice walked the same groups
