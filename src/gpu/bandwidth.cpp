@@ -1,10 +1,10 @@
 #include "gpu/bandwidth.h"
 
 #include <algorithm>
-#include <chrono>
 #include <vector>
 
 #include "gpu/recorder.h"
+#include "gpu/timing.h"
 #include "util/rng.h"
 
 namespace wgllm::gpu {
@@ -32,19 +32,6 @@ struct ReadParams {
       std::make_tuple(param("n_vec4", &ReadParams::n_vec4), param("first_vec4", &ReadParams::first_vec4));
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-template <typename F>
-double time_seconds(Context& ctx, F&& record) {
-  const auto t0 = std::chrono::steady_clock::now();
-  record();
-  ctx.finish();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 }  // namespace
 
 BandwidthResult measure_bandwidth(Context& ctx, uint64_t bytes, int repetitions) {
@@ -70,10 +57,7 @@ BandwidthResult measure_bandwidth(Context& ctx, uint64_t bytes, int repetitions)
     for (int i = 0; i < inner; ++i) rec.copy(a, 0, b, 0, bytes);
     rec.submit();
   };
-  copy_once();  // warm-up
-  std::vector<double> copy_s;
-  for (int i = 0; i < repetitions; ++i) copy_s.push_back(time_seconds(ctx, copy_once) / inner);
-  r.copy_gbs = 2.0 * double(bytes) / median(copy_s) / 1e9;
+  r.copy_gbs = 2.0 * double(bytes) / (median_seconds(ctx, repetitions, copy_once) / inner) / 1e9;
 
   PipelineCache cache(ctx);
   KernelSpec spec{"bandwidth_read", "bandwidth.cpp", kReadKernel};
@@ -90,10 +74,7 @@ BandwidthResult measure_bandwidth(Context& ctx, uint64_t bytes, int repetitions)
     for (int i = 0; i < inner; ++i) rec.dispatch(pipe, group, {groups});
     rec.submit();
   };
-  read_once();
-  std::vector<double> read_s;
-  for (int i = 0; i < repetitions; ++i) read_s.push_back(time_seconds(ctx, read_once) / inner);
-  r.read_gbs = double(bytes) / median(read_s) / 1e9;
+  r.read_gbs = double(bytes) / (median_seconds(ctx, repetitions, read_once) / inner) / 1e9;
 
   // The fixed cost of a dispatch: one workgroup reading nothing, many in one pass.
   const int chain = cpu ? 50 : 1000;
@@ -103,10 +84,7 @@ BandwidthResult measure_bandwidth(Context& ctx, uint64_t bytes, int repetitions)
     for (int i = 0; i < chain; ++i) rec.dispatch(pipe, tiny_group, {1});
     rec.submit();
   };
-  tiny_once();
-  std::vector<double> tiny_s;
-  for (int i = 0; i < repetitions; ++i) tiny_s.push_back(time_seconds(ctx, tiny_once) / chain);
-  r.dispatch_us = median(tiny_s) * 1e6;
+  r.dispatch_us = median_seconds(ctx, repetitions, tiny_once) / chain * 1e6;
 
   // Matvec-sized reads: consecutive chunks (never the same one twice, so not from the cache).
   std::vector<BindGroup> chunk_groups;
@@ -118,11 +96,8 @@ BandwidthResult measure_bandwidth(Context& ctx, uint64_t bytes, int repetitions)
     for (const BindGroup& g : chunk_groups) rec.dispatch(pipe, g, {chunk_groups_n});
     rec.submit();
   };
-  chunks_once();
-  std::vector<double> chunk_s;
-  for (int i = 0; i < repetitions; ++i) chunk_s.push_back(time_seconds(ctx, chunks_once));
   r.chunk_bytes = chunk;
-  r.chunk_read_gbs = double(chunk) * n_chunks / median(chunk_s) / 1e9;
+  r.chunk_read_gbs = double(chunk) * n_chunks / median_seconds(ctx, repetitions, chunks_once) / 1e9;
   return r;
 }
 

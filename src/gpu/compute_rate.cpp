@@ -1,11 +1,10 @@
 #include "gpu/compute_rate.h"
 
-#include <algorithm>
-#include <chrono>
 #include <string>
 #include <vector>
 
 #include "gpu/recorder.h"
+#include "gpu/timing.h"
 
 namespace wgllm::gpu {
 namespace {
@@ -44,19 +43,12 @@ double ops_per_second(Context& ctx, const char* name, const char* type, const ch
   Buffer sink = ctx.create_buffer(uint64_t(groups) * 256 * 4, kStorage, "compute-rate-sink");
   UniformArena arena(ctx, 1, "compute-rate-params");
   BindGroup group(ctx, pipe, {sink, arena.binding(arena.alloc(RateParams{iterations}))});
-  auto once = [&] {
-    const auto t0 = std::chrono::steady_clock::now();
+  const double seconds = median_seconds(ctx, repetitions, [&] {
     Recorder rec(ctx, nullptr, {&arena});
     rec.dispatch(pipe, group, {groups});
     rec.submit();
-    ctx.finish();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  once();
-  std::vector<double> s;
-  for (int i = 0; i < repetitions; ++i) s.push_back(once());
-  std::sort(s.begin(), s.end());
-  return double(groups) * 256 * iterations * 8 / s[s.size() / 2];
+  });
+  return double(groups) * 256 * iterations * 8 / seconds;
 }
 
 }  // namespace
