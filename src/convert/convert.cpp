@@ -16,6 +16,7 @@
 #include "format/quantize.h"
 #include "model/weights.h"
 #include "util/error.h"
+#include "util/json_file.h"
 #include "util/progress.h"
 
 namespace wgllm {
@@ -190,12 +191,7 @@ TokenizerData read_hf_tokenizer(const std::string& dir, const HfModel& m, std::v
     t = tokenizer_data_from_spm_model(tok_model, warnings);
     if (!config.empty()) {
       // added_tokens_decoder {"id": {"content", "special"}}: tokens added on top of the model.
-      json c;
-      try {
-        c = json::parse(read_text(config));
-      } catch (const json::exception& e) {
-        fail(config, ": invalid JSON: ", e.what());
-      }
+      const json c = read_json_file(config);
       if (c.contains("added_tokens_decoder") && c["added_tokens_decoder"].is_object()) {
         for (const auto& [key, tok] : c["added_tokens_decoder"].items()) {
           const int64_t id = std::atoll(key.c_str());

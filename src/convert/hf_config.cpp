@@ -8,6 +8,7 @@
 #include "format/gguf.h"
 #include "model/presets.h"
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace wgllm {
 
@@ -45,16 +46,6 @@ struct ConfigJson {
     return get_number(j, key, 0.0);
   }
 };
-
-json read_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open (is this a Hugging Face model folder?)");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    fail(path, ": invalid JSON: ", e.what());
-  }
-}
 
 // The RoPE settings as one object: transformers 5 writes rope_parameters {rope_type, rope_theta,
 // factor, ...}; earlier versions rope_theta plus rope_scaling {type|rope_type, factor, ...}.
@@ -132,7 +123,7 @@ HfModel read_hf_config(const std::string& dir) {
   HfModel m;
   m.config_path = (fs::path(dir) / "config.json").string();
   if (!fs::exists(m.config_path)) fail(dir, ": no config.json (is this a Hugging Face model folder?)");
-  const ConfigJson c{m.config_path, read_json_file(m.config_path)};
+  const ConfigJson c{m.config_path, read_json_file(m.config_path, " (is this a Hugging Face model folder?)")};
   if (!c.j.is_object()) fail(c.path, ": not a JSON object");
   if (!c.has("architectures") || !c.j["architectures"].is_array() || c.j["architectures"].empty() ||
       !c.j["architectures"][0].is_string())

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace wgllm {
 
@@ -129,16 +130,7 @@ Checkpoint Checkpoint::open_folder(const std::string& dir) {
       fail(dir, ": has only a PyTorch .bin checkpoint; re-save it with save_pretrained(safe_serialization=True)");
     fail(dir, ": no model.safetensors or model.safetensors.index.json");
   }
-  json index;
-  {
-    std::ifstream in(index_path, std::ios::binary);
-    if (!in) fail(index_path, ": cannot open");
-    try {
-      index = json::parse(in);
-    } catch (const json::exception& e) {
-      fail(index_path, ": invalid JSON: ", e.what());
-    }
-  }
+  json index = read_json_file(index_path);
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
     fail(index_path, ": missing weight_map");
   std::set<std::string> shards;

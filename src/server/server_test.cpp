@@ -399,13 +399,7 @@ TEST(ServeLoad, ConcurrentStreamingClientsAllSucceed) {
   ServerOptions o = cpu_options();
   o.engine.queue = 8;
   Running s = start(o);
-  LoadOptions lo;
-  lo.port = s.port;
-  lo.clients = 4;
-  lo.seconds = 6;
-  lo.max_tokens = 16;
-  lo.server_pid = int(::getpid());
-  const LoadReport r = run_load(lo);
+  const LoadReport r = run_load({.port = s.port, .clients = 4, .seconds = 6, .max_tokens = 16, .server_pid = int(::getpid())});
   std::printf("%s", r.text().c_str());
   EXPECT_EQ(r.failures, 0) << r.first_failure;
   EXPECT_EQ(r.rejected, 0);  // 4 clients never fill a queue of 8
@@ -423,12 +417,7 @@ TEST(ServeLoad, RefusalsAreCountedApartFromFailures) {
   ServerOptions o = cpu_options();
   o.engine.queue = 0;  // only the running request: every overlap is refused
   Running s = start(o);
-  LoadOptions lo;
-  lo.port = s.port;
-  lo.clients = 4;
-  lo.seconds = 2;
-  lo.max_tokens = 24;
-  const LoadReport r = run_load(lo);
+  const LoadReport r = run_load({.port = s.port, .clients = 4, .seconds = 2, .max_tokens = 24});
   EXPECT_EQ(r.failures, 0) << r.first_failure;
   EXPECT_GT(r.rejected, 0);
   EXPECT_GT(r.requests, 0);

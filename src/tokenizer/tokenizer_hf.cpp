@@ -7,21 +7,12 @@
 #include "tokenizer/pretokenize.h"
 #include "tokenizer/tokenizer_data.h"
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace wgllm {
 namespace {
 
 using nlohmann::json;
-
-json read_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    fail(path, ": invalid JSON: ", e.what());
-  }
-}
 
 // Visits a pre-tokenizer / normalizer node and, for a Sequence, each of its children.
 template <typename F>
@@ -54,7 +45,7 @@ int32_t find_token(const TokenizerData& d, const std::string& text) {
 }
 
 bool apply_tokenizer_config(TokenizerData& d, const std::string& config_path) {
-  const json c = read_json(config_path);
+  const json c = read_json_file(config_path);
   bool explicit_add_bos = false;
   if (c.contains("bos_token")) d.bos_id = find_token(d, token_text(c["bos_token"]));
   if (c.contains("eos_token")) d.eos_id = find_token(d, token_text(c["eos_token"]));
@@ -77,7 +68,7 @@ bool apply_tokenizer_config(TokenizerData& d, const std::string& config_path) {
 }
 
 TokenizerData tokenizer_data_from_hf_json(const std::string& path, const std::string& config_path) {
-  const json j = read_json(path);
+  const json j = read_json_file(path);
   if (!j.contains("model") || j["model"].value("type", "") != "BPE")
     fail(path, ": model.type must be BPE (got '", j.contains("model") ? j["model"].value("type", "") : "", "')");
   const json& model = j["model"];
