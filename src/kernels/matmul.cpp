@@ -322,14 +322,13 @@ void MatMul::record(gpu::Recorder& rec, const StepShape& shape) {
   for (size_t k = 0; k < w_.chunks.size(); ++k) {
     const uint32_t rows = w_.chunk_rows(k);
     const uint32_t per_wg = matvec_q8_ ? q8_rows_ : vec_rows_;
-    const gpu::Groups g = vec ? linear_groups(kc_.ctx, (rows + per_wg - 1) / per_wg)
-                              : linear_groups(kc_.ctx, (rows + wg_ - 1) / wg_, (shape.n_tokens + tt_ - 1) / tt_);
+    const bool qout = vec && matvec_qout_;  // one chunk (quantize_output checked): a workgroup per output block
+    const gpu::Groups g = qout  ? linear_groups(kc_.ctx, qout_blocks_)
+                          : vec ? linear_groups(kc_.ctx, (rows + per_wg - 1) / per_wg)
+                                : linear_groups(kc_.ctx, (rows + wg_ - 1) / wg_, (shape.n_tokens + tt_ - 1) / tt_);
     kc_.arena.set(slots_[k], params(k, shape.n_tokens, g.x));
-    if (vec && matvec_qout_) {  // one chunk (quantize_output checked): a workgroup per output block
-      const gpu::Groups gq = linear_groups(kc_.ctx, qout_blocks_);
-      kc_.arena.set(slots_[k], params(k, 1, gq.x));
-      rec.dispatch(*matvec_qout_, matvec_qout_group_, gq, dispatch_bytes(k, 1));
-    } else if (vec && matvec_q8_) rec.dispatch(*matvec_q8_, matvec_q8_groups_[k], g, dispatch_bytes(k, 1));
+    if (qout) rec.dispatch(*matvec_qout_, matvec_qout_group_, g, dispatch_bytes(k, 1));
+    else if (vec && matvec_q8_) rec.dispatch(*matvec_q8_, matvec_q8_groups_[k], g, dispatch_bytes(k, 1));
     else rec.dispatch(vec ? *matvec_ : *matmat_, vec ? matvec_groups_[k] : matmat_groups_[k], g, dispatch_bytes(k, shape.n_tokens));
   }
 }
