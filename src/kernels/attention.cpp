@@ -119,18 +119,29 @@ Attention::Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer&
   scratch_ = kc.ctx.create_buffer(uint64_t(n_heads) * max_splits * (1 + head_dim / 4) * 16, gpu::kStorage,
                                   "attention-splits");
   heads_per_block_ = heads_per_block(n_heads / n_kv_heads);
-  decode_ = &kc.pipelines.get(attention_spec(kc, "decode", f16_cache, head_dim, heads_per_block_));
   attend_slot_ = kc.arena.alloc(params_);
   combine_slot_ = kc.arena.alloc(params_);
-  decode_group_ = gpu::BindGroup(kc.ctx, *decode_, {q, k_cache, v_cache, out, scratch_, kc.arena.binding(attend_slot_)});
   // Only the pipelines this op can need (each costs a shader compile).
   if (max_tokens > 1) {
     attend_ = &kc.pipelines.get(attention_spec(kc, "attend", f16_cache));
     attend_group_ = gpu::BindGroup(kc.ctx, *attend_, {q, k_cache, v_cache, out, scratch_, kc.arena.binding(attend_slot_)});
   }
-  if (max_splits > 1) {
-    combine_ = &kc.pipelines.get(attention_spec(kc, "combine", f16_cache));
-    combine_group_ = gpu::BindGroup(kc.ctx, *combine_, {scratch_, out, kc.arena.binding(combine_slot_)});
+  bind_decode(max_splits > 1);
+}
+
+// The decode kernel and, where the context can split, the combine pass; with qout_ set, their
+// variants that also write the int8 output.
+void Attention::bind_decode(bool splits) {
+  const bool f16_cache = cache_elem_bytes_ == 2, q8 = qout_ != nullptr;
+  decode_ = &kc_.pipelines.get(attention_spec(kc_, "decode", f16_cache, params_.head_dim, heads_per_block_, q8));
+  std::vector<gpu::Binding> d = {q_, k_cache_, v_cache_, out_, scratch_, kc_.arena.binding(attend_slot_)};
+  std::vector<gpu::Binding> c = {scratch_, out_, kc_.arena.binding(combine_slot_)};
+  if (q8)
+    for (auto* b : {&d, &c}) b->insert(b->end(), {qout_->qs, qout_->ds});
+  decode_group_ = gpu::BindGroup(kc_.ctx, *decode_, d);
+  if (splits) {
+    combine_ = &kc_.pipelines.get(attention_spec(kc_, "combine", f16_cache, 4, 1, q8));
+    combine_group_ = gpu::BindGroup(kc_.ctx, *combine_, c);
   }
 }
 
@@ -141,14 +152,7 @@ const QuantizedX* Attention::enable_quantized_output(const std::string& label) {
   qout_->cols = cols;
   qout_->qs = kc_.ctx.create_buffer(cols, gpu::kStorage, label + ".q8");
   qout_->ds = kc_.ctx.create_buffer(uint64_t(cols / 32) * 16, gpu::kStorage, label + ".q8_scales");
-  const bool f16_cache = cache_elem_bytes_ == 2;
-  decode_ = &kc_.pipelines.get(attention_spec(kc_, "decode", f16_cache, params_.head_dim, heads_per_block_, true));
-  decode_group_ = gpu::BindGroup(kc_.ctx, *decode_, {q_, k_cache_, v_cache_, out_, scratch_, kc_.arena.binding(attend_slot_),
-                                                     qout_->qs, qout_->ds});
-  if (combine_) {
-    combine_ = &kc_.pipelines.get(attention_spec(kc_, "combine", f16_cache, 4, 1, true));
-    combine_group_ = gpu::BindGroup(kc_.ctx, *combine_, {scratch_, out_, kc_.arena.binding(combine_slot_), qout_->qs, qout_->ds});
-  }
+  bind_decode(combine_ != nullptr);
   return qout_.get();
 }
 

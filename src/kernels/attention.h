@@ -71,6 +71,7 @@ class Attention {
   const QuantizedX* enable_quantized_output(const std::string& label);
 
  private:
+  void bind_decode(bool splits);
   KernelContext& kc_;
   const gpu::Buffer &q_, &k_cache_, &v_cache_, &out_;
   std::unique_ptr<QuantizedX> qout_;
