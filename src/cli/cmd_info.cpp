@@ -33,6 +33,7 @@ nlohmann::json describe(gpu::Context& ctx, const gpu::BandwidthResult* bw, const
                    {"subgroup_matrix", f.subgroup_matrix},
                    {"subgroup_min_size", f.subgroup_min_size},
                    {"subgroup_max_size", f.subgroup_max_size},
+                   {"subgroup_matrix_configs", f.subgroup_matrix_configs},
                    {"adapter_feature_ids", f.adapter_feature_ids}};
   j["limits"] = {{"max_storage_buffer_binding_size", l.max_storage_buffer_binding_size},
                  {"max_buffer_size", l.max_buffer_size},
@@ -75,6 +76,7 @@ void run_info(InfoArgs& args) {
   std::printf("features:  shader-f16 %s, subgroups %s", f.shader_f16 ? "yes" : "no", f.subgroups ? "yes" : "no");
   if (f.subgroups && f.subgroup_min_size) std::printf(" (size %u-%u)", f.subgroup_min_size, f.subgroup_max_size);
   std::printf(", timestamp-query %s, subgroup-matrix %s\n", f.timestamp_query ? "yes" : "no", f.subgroup_matrix ? "yes" : "no");
+  for (const std::string& c : f.subgroup_matrix_configs) std::printf("           subgroup-matrix config %s\n", c.c_str());
   const auto& l = ctx->limits();
   std::printf("limits:    max storage binding %.1f MiB, max buffer %.1f MiB, workgroup memory %u B, %u invocations\n",
               double(l.max_storage_buffer_binding_size) / (1 << 20), double(l.max_buffer_size) / (1 << 20),

@@ -120,6 +120,14 @@ Context::Context(const WebGpuApi& api, const ContextOptions& options) : api_(api
   if (const char* b = std::getenv("WGLLM_NO_VALIDATION"); b && *b && std::strcmp(b, "0") != 0) options_.benchmark_mode = true;
   const char* prof = std::getenv("WGLLM_PROFILE");
   profile_ = options_.profile || (prof && std::strcmp(prof, "0") != 0 && *prof);
+  if (const char* t = std::getenv("WGLLM_DAWN_TOGGLES"); t && *t) {
+    std::string all(t);
+    for (size_t at = 0; at <= all.size();) {
+      const size_t comma = std::min(all.find(',', at), all.size());
+      if (comma > at) options_.dawn_toggles.push_back(all.substr(at, comma - at));
+      at = comma + 1;
+    }
+  }
   if (const char* t = std::getenv("WGLLM_GPU_TIMEOUT_S"); t && std::atof(t) > 0) timeout_s_ = std::atof(t);
   if (const char* m = std::getenv("WGLLM_GPU_MEMORY"); m && *m && options_.memory_budget == 0) {
     char* end = nullptr;
@@ -212,6 +220,13 @@ void Context::choose_adapter() {
     opts.featureLevel = WGPUFeatureLevel_Core;
     opts.powerPreference = pref;
     opts.forceFallbackAdapter = fallback;
+    std::vector<const char*> names;
+    for (const std::string& t : options_.dawn_toggles) names.push_back(t.c_str());
+    WGPUDawnTogglesDescriptor toggles{};
+    toggles.chain.sType = WGPUSType_DawnTogglesDescriptor;
+    toggles.enabledToggleCount = names.size();
+    toggles.enabledToggles = names.data();
+    if (!names.empty()) opts.nextInChain = &toggles.chain;
     struct Out {
       bool done = false;
       WGPUAdapter adapter = nullptr;
@@ -298,6 +313,45 @@ void Context::choose_adapter() {
   features_.subgroup_max_size = pick->subgroup_max;
 }
 
+// Dawn chains WGPUAdapterPropertiesSubgroupMatrixConfigs into the adapter info. Its sType moved
+// between releases, so each candidate is tried: Dawn rejects an sType it does not know (the call
+// returns an error status and fills nothing), and a filled answer must look like one.
+std::vector<std::string> Context::subgroup_matrix_configs() {
+  struct Config {
+    uint32_t component, result, m, n, k;
+  };
+  struct Properties {
+    WGPUChainedStruct chain;
+    size_t count;
+    const Config* configs;
+  };
+  static const char* const kTypes[] = {"?", "f32", "f16", "u32", "i32", "u8", "i8"};
+  auto type_name = [](uint32_t t) { return t < std::size(kTypes) ? kTypes[t] : "?"; };
+  for (uint32_t stype = 0x00050030; stype <= 0x00050045; ++stype) {
+    Properties props{};
+    props.chain.sType = WGPUSType(stype);
+    PaddedAdapterInfo padded{};
+    padded.info.nextInChain = &props.chain;
+    const uint32_t status = api_.wgpuAdapterGetInfo(adapter_handle_, &padded.info);
+    if (status != 1) continue;
+    padded.info.nextInChain = nullptr;
+    api_.wgpuAdapterInfoFreeMembers(padded.info);  // the configs array itself stays the library's
+    if (props.count == 0 || props.count > 64 || !props.configs) continue;
+    // Another properties struct of the same shape (memory heaps) answers too: check the values.
+    auto dim = [](uint32_t d) { return d == 8 || d == 16 || d == 32 || d == 64; };
+    std::vector<std::string> out;
+    for (size_t i = 0; i < props.count; ++i) {
+      const Config& c = props.configs[i];
+      if (c.component == 0 || c.component >= std::size(kTypes) || c.result == 0 || c.result >= std::size(kTypes) ||
+          !dim(c.m) || !dim(c.n) || !dim(c.k))
+        break;
+      out.push_back(cat(type_name(c.component), "->", type_name(c.result), " ", c.m, "x", c.n, "x", c.k));
+    }
+    if (out.size() == props.count) return out;
+  }
+  return {};
+}
+
 void Context::create_device() {
   WGPUSupportedFeatures supported{};
   api_.wgpuAdapterGetFeatures(adapter_handle_, &supported);
@@ -314,6 +368,8 @@ void Context::create_device() {
   if (options_.allow_subgroups && has(ids.subgroups)) required.push_back(ids.subgroups);
   if (has(ids.timestamp_query)) required.push_back(ids.timestamp_query);
   features_.subgroup_matrix = ids.subgroup_matrix != 0 && has(ids.subgroup_matrix);
+  // Asked only when it may answer (each wrong sType costs Dawn a logged error).
+  if (features_.subgroup_matrix || !options_.dawn_toggles.empty()) features_.subgroup_matrix_configs = subgroup_matrix_configs();
 
   // Ask for the adapter's own limits: the library filled this very struct, tail included.
   PaddedLimits limits{};
@@ -326,6 +382,10 @@ void Context::create_device() {
     enabled_toggles.push_back("disable_robustness");
     disabled_toggles.push_back("lazy_clear_resource_on_first_use");
   }
+  for (const std::string& t : options_.dawn_toggles) enabled_toggles.push_back(t.c_str());
+  // Dawn rounds timestamps down to multiples of 65,536 ns by default (a browser's defence against
+  // timing attacks, measured on the H200 this way): native profiling needs them as the GPU gives them.
+  disabled_toggles.push_back("timestamp_quantization");
   WGPUDawnTogglesDescriptor toggles{};
   toggles.chain.sType = WGPUSType_DawnTogglesDescriptor;
   toggles.enabledToggleCount = enabled_toggles.size();
@@ -334,7 +394,7 @@ void Context::create_device() {
   toggles.disabledToggles = disabled_toggles.data();
 
   WGPUDeviceDescriptor desc{};
-  desc.nextInChain = options_.benchmark_mode ? &toggles.chain : nullptr;
+  desc.nextInChain = enabled_toggles.empty() && disabled_toggles.empty() ? nullptr : &toggles.chain;
   desc.label = sv("wgllm");
   desc.requiredFeatureCount = required.size();
   desc.requiredFeatures = required.data();

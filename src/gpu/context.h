@@ -32,6 +32,10 @@ struct ContextOptions {
   // Dawn toggles that only drop validation and robustness checks (skip_validation,
   // disable_robustness); also $WGLLM_NO_VALIDATION=1. Reports must say when it was on.
   bool benchmark_mode = false;
+  // Further Dawn toggles enabled on the adapter and the device, from $WGLLM_DAWN_TOGGLES
+  // (comma-separated). allow_unsafe_apis makes Dawn offer its experimental features, such as
+  // chromium-experimental-subgroup-matrix (cooperative matrices); `wgllm info` then lists them.
+  std::vector<std::string> dawn_toggles;
   bool profile = false;        // timestamp queries per dispatch (also $WGLLM_PROFILE=1)
   // Caps maxStorageBufferBindingSize below the adapter's (tests of split tensors). 0 = no cap.
   uint64_t max_binding_size_override = 0;
@@ -55,6 +59,8 @@ struct DeviceFeatures {
   bool subgroups = false;
   bool timestamp_query = false;
   bool subgroup_matrix = false;  // Dawn's chromium-experimental-subgroup-matrix (reported only)
+  // Its configurations (M x N x K, component -> result type), e.g. "i8->i32 16x16x32".
+  std::vector<std::string> subgroup_matrix_configs;
   uint32_t subgroup_min_size = 0, subgroup_max_size = 0;  // 0 when the library does not say
   std::vector<uint32_t> adapter_feature_ids;              // every feature id the adapter listed
 };
@@ -119,6 +125,7 @@ class Context {
 
   // Polls the instance until `done()` or the timeout; raises device errors on the way.
   void wait_until(const std::function<bool()>& done, const char* what);
+  std::vector<std::string> subgroup_matrix_configs();
 
   // Internal: the buffer registry keeps the byte counters right.
   void on_buffer_created(uint64_t size);

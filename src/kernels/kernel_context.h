@@ -12,6 +12,7 @@
 #pragma once
 #include <cstdlib>
 #include <memory>
+#include <string_view>
 
 #include "gpu/context.h"
 #include "gpu/pipeline.h"
@@ -43,6 +44,10 @@ struct KernelContext {
   // default: 10 % slower than the workgroup-reduced kernel on the H100 (docs/perf-notes.md #6);
   // $WGLLM_MATVEC_SG=1 turns it on.
   bool subgroup_rows = env_u32("WGLLM_MATVEC_SG") != 0;
+  static bool env_is_zero(const char* name) {
+    const char* v = std::getenv(name);
+    return v && std::string_view(v) == "0";
+  }
   static uint32_t env_u32(const char* name) {
     const char* v = std::getenv(name);
     return v ? uint32_t(std::strtoul(v, nullptr, 10)) : 0;
@@ -53,6 +58,18 @@ struct KernelContext {
   // Threads of the matvecs that write their consumer's int8 input (matmul_vec_q8_qout.wgsl);
   // 0 = the adapter's choice. Also $WGLLM_QOUT_WG.
   uint32_t qout_wg = env_u32("WGLLM_QOUT_WG");
+  // The same for the gated (gate | up) one, when it should differ; 0 = as qout_wg. Also
+  // $WGLLM_QOUT_WG_GATED.
+  uint32_t qout_wg_gated = env_u32("WGLLM_QOUT_WG_GATED");
+  // Units of K each lane of those matvecs loads per batch (0 = the adapter's choice); also
+  // $WGLLM_QOUT_UN. Their reductions use subgroup operations where the adapter's subgroups hold
+  // at most 32 invocations, unless $WGLLM_QOUT_SG=0 (then workgroup memory, as without subgroups).
+  uint32_t qout_un = env_u32("WGLLM_QOUT_UN");
+  uint32_t qout_un_gated = env_u32("WGLLM_QOUT_UN_GATED");  // the gated one's, when it should differ
+  // The same two for the q | k | v matvec that applies RoPE (MatMul::rope_output); 0 = as qout_*.
+  uint32_t qout_wg_rope = env_u32("WGLLM_QOUT_WG_ROPE");
+  uint32_t qout_un_rope = env_u32("WGLLM_QOUT_UN_ROPE");
+  bool qout_subgroups = !env_is_zero("WGLLM_QOUT_SG");
   // Decode attention: keys per split (0 = the op's default), K and V loads in flight per
   // invocation (0 = 4). Tuning knobs, also from $WGLLM_ATTN_SPLIT / $WGLLM_ATTN_KL / $WGLLM_ATTN_VL.
   uint32_t attn_split = env_u32("WGLLM_ATTN_SPLIT");

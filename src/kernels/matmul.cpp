@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernels/op_helpers.h"
+#include "kernels/attention.h"
 #include "kernels/quantize_x.h"
 #include "util/error.h"
 
@@ -243,34 +244,59 @@ bool MatMul::use_quantized_input(const QuantizedX& xq) {
   return true;
 }
 
+gpu::KernelSpec MatMul::qout_spec(const std::string& mode, bool gated, bool rope) const {
+  gpu::KernelSpec spec = q8_spec_;
+  // A workgroup owns one block (32 rows, 64 when gated) and reads whole rows, so it wants many
+  // loads in flight. Measured on the H100 (docs/perf-notes.md #12, #16): 1,024 threads with one
+  // unit per batch for o, down and q | k | v (they have few blocks: 128 for the 8B's o and down);
+  // the gated gate | up (448 blocks) 256 threads with 4 units per batch, +1 % over 1,024 x 1 and
+  // clearly ahead on the H200 (419 vs 409 tok/s). CPU adapters run workgroups as loops: few threads.
+  const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
+  const uint32_t wg_knob = rope && kc_.qout_wg_rope ? kc_.qout_wg_rope : gated && kc_.qout_wg_gated ? kc_.qout_wg_gated : kc_.qout_wg;
+  const uint32_t un_knob = rope && kc_.qout_un_rope ? kc_.qout_un_rope : gated && kc_.qout_un_gated ? kc_.qout_un_gated : kc_.qout_un;
+  uint32_t wg = wg_knob ? wg_knob : cpu ? 64 : gated ? 256 : 1024;
+  const uint32_t nr = gated ? 64 : 32;
+  if (!wg_knob)
+    while (wg > 32 && wg > kc_.ctx.limits().max_compute_invocations_per_workgroup) wg /= 2;
+  if (wg % 32 != 0 || nr % (wg / 32) != 0)
+    fail("matmul '", w_.name, "': ", wg, " threads for the int8-output matvec: must be 32 x a divisor of ", nr);
+  const uint32_t un = un_knob ? un_knob : !cpu && gated ? 4 : 1;
+  if (un > 8) fail("matmul '", w_.name, "': ", un, " units per batch for the int8-output matvec: at most 8");
+  // Subgroup reductions need a slice's 32 lanes to be whole subgroups.
+  const gpu::DeviceFeatures& f = kc_.ctx.features();
+  const bool sg = kc_.use_subgroups && kc_.qout_subgroups && f.subgroup_min_size >= 1 && f.subgroup_max_size <= 32;
+  spec.defines["WG"] = std::to_string(wg);
+  spec.defines["NR"] = std::to_string(nr);
+  spec.defines["UN"] = std::to_string(un);
+  spec.defines["QSG"] = sg ? "" : "//";
+  spec.defines["QNOSG"] = sg ? "//" : "";
+  spec.defines["QOUT_GATED"] = gated ? "" : "//";
+  spec.defines["QOUT_RESIDUAL"] = !gated && !rope ? "" : "//";
+  spec.defines["QOUT_Q8"] = rope ? "//" : "";
+  spec.defines["QOUT_ROPE"] = rope ? "" : "//";
+  spec.defines["QOUT_NEOX"] = "//";
+  spec.defines["ACT"] = "silu";
+  spec.defines["ROPE_PARAMS"] = gpu::wgsl_struct<Rope::Params>("RopeParams");
+  kv_cache_defines(spec, false, false);  // ROPE sets the cache's own
+  spec.name += cat("_", wg, "u", un, sg ? "sg" : "", "_", mode);
+  spec.file += "+matmul_vec_q8_qout.wgsl+activations.wgsl+rope_math.wgsl";
+  spec.source += cat(kernel_source("matmul_vec_q8_qout.wgsl"), kernel_source("activations.wgsl"), kernel_source("rope_math.wgsl"));
+  spec.entry = "main_qout";
+  gpu::check_params_layout<Rope::Params>("RopeParams");
+  return spec;
+}
+
 bool MatMul::quantize_output(const QuantizedOutput& q) {
   using Kind = QuantizedOutput::Kind;
   const bool gated = q.kind == Kind::Gated;
   const uint32_t outputs = gated ? seg1_ : w_.rows;
   if (!matvec_q8_ || q8_spec_.entry != "main" || w_.chunks.size() != 1 || !q.out || outputs % 32 != 0 ||
-      q.out->cols != outputs)
+      q.out->cols != outputs || rope_slot_)
     return false;
   if (gated ? (seg1_ * 2 != w_.rows || seg2_ != w_.rows) : (!accumulate_ || seg1_ != w_.rows || !q.norm)) return false;
-  gpu::KernelSpec spec = q8_spec_;
-  // A workgroup owns one block (32 rows, 64 when gated) and reads whole rows, so it wants many
-  // loads in flight: on the H100 1,024 threads decode 19 % (8B) / 21 % (1B) faster than 256
-  // (docs/perf-notes.md #12). CPU adapters run workgroups as loops: few threads there.
-  const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
-  uint32_t wg = kc_.qout_wg ? kc_.qout_wg : cpu ? 64 : 1024;
-  const uint32_t nr = gated ? 64 : 32;
-  if (!kc_.qout_wg)
-    while (wg > 32 && wg > kc_.ctx.limits().max_compute_invocations_per_workgroup) wg /= 2;
-  if (wg % 32 != 0 || nr % (wg / 32) != 0)
-    fail("matmul '", w_.name, "': ", wg, " threads for the int8-output matvec: must be 32 x a divisor of ", nr);
-  spec.defines["WG"] = std::to_string(wg);
-  spec.defines["NR"] = std::to_string(nr);
-  spec.defines["QOUT_GATED"] = gated ? "" : "//";
-  spec.defines["QOUT_RESIDUAL"] = gated ? "//" : "";
-  spec.defines["ACT"] = q.activation == VecInput::Kind::GeGLU ? "gelu_tanh" : "silu";
-  spec.name += gated ? (q.activation == VecInput::Kind::GeGLU ? "_geglu_q8out" : "_swiglu_q8out") : "_add_norm_q8out";
-  spec.file += "+matmul_vec_q8_qout.wgsl+activations.wgsl";
-  spec.source += cat(kernel_source("matmul_vec_q8_qout.wgsl"), kernel_source("activations.wgsl"));
-  spec.entry = "main_qout";
+  const bool geglu = q.activation == VecInput::Kind::GeGLU;
+  gpu::KernelSpec spec = qout_spec(gated ? (geglu ? "geglu_q8out" : "swiglu_q8out") : "add_norm_q8out", gated, false);
+  spec.defines["ACT"] = geglu ? "gelu_tanh" : "silu";
   matvec_qout_ = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
   // The q8 bind group's bindings minus the unused f32 outputs, plus the quantized output's.
   std::vector<std::pair<uint32_t, gpu::Binding>> b = {{0, w_.chunks[0]}, {1, w_.chunks[0]}, {2, *q8_x_qs_},
@@ -282,6 +308,32 @@ bool MatMul::quantize_output(const QuantizedOutput& q) {
   }
   matvec_qout_group_ = gpu::BindGroup(kc_.ctx, *matvec_qout_, b);
   qout_blocks_ = outputs / 32;
+  return true;
+}
+
+bool MatMul::rope_output(const RopeOutput& r) {
+  const uint32_t q_rows = r.n_heads * r.head_dim, kv_dim = r.n_kv_heads * r.head_dim;
+  if (!matvec_q8_ || q8_spec_.entry != "main" || w_.chunks.size() != 1 || matvec_qout_ || accumulate_ ||
+      !r.k_cache || !r.v_cache || !r.inv_freq || r.head_dim % 32 != 0 || seg1_ != q_rows || seg2_ != q_rows + kv_dim ||
+      w_.rows != q_rows + 2 * kv_dim || r.rotary_dim == 0 || r.rotary_dim % 2 || r.rotary_dim > r.head_dim ||
+      (r.neox && r.rotary_dim != r.head_dim) || (r.f16_cache && kc_.use_f16) ||
+      kc_.ctx.limits().max_storage_buffers_per_shader_stage < 8)
+    return false;
+  require_bytes("MatMul rope_output", *r.k_cache, kv_cache_bytes(r.max_ctx, kv_dim, r.f16_cache));
+  require_bytes("MatMul rope_output", *r.v_cache, kv_cache_bytes(r.max_ctx, kv_dim, r.f16_cache));
+  require_bytes("MatMul rope_output", *r.inv_freq, uint64_t(r.rotary_dim / 2) * 4);
+  gpu::KernelSpec spec = qout_spec(r.neox ? "rope_neox" : "rope", false, true);
+  spec.defines["QOUT_NEOX"] = r.neox ? "" : "//";
+  kv_cache_defines(spec, r.f16_cache, false);
+  matvec_qout_ = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
+  rope_params_ = {r.n_heads, r.n_kv_heads, r.head_dim, r.rotary_dim, r.neox ? 1u : 0u, 0, r.attn_factor};
+  rope_max_ctx_ = r.max_ctx;
+  rope_slot_ = kc_.arena.alloc(rope_params_);
+  const std::vector<std::pair<uint32_t, gpu::Binding>> b = {
+      {0, w_.chunks[0]}, {1, w_.chunks[0]}, {2, *q8_x_qs_}, {3, y_}, {4, kc_.arena.binding(slots_[0])}, {5, *q8_x_ds_},
+      {11, *r.k_cache}, {12, *r.v_cache}, {13, *r.inv_freq}, {14, kc_.arena.binding(*rope_slot_)}};
+  matvec_qout_group_ = gpu::BindGroup(kc_.ctx, *matvec_qout_, b);
+  qout_blocks_ = w_.rows / 32;
   return true;
 }
 
@@ -327,6 +379,12 @@ void MatMul::record(gpu::Recorder& rec, const StepShape& shape) {
                           : vec ? linear_groups(kc_.ctx, (rows + per_wg - 1) / per_wg)
                                 : linear_groups(kc_.ctx, (rows + wg_ - 1) / wg_, (shape.n_tokens + tt_ - 1) / tt_);
     kc_.arena.set(slots_[k], params(k, shape.n_tokens, g.x));
+    if (qout && rope_slot_) {
+      if (shape.pos >= rope_max_ctx_)
+        fail("matmul '", w_.name, "': position ", shape.pos, " is past the KV cache's ", rope_max_ctx_, " rows");
+      rope_params_.pos = shape.pos;
+      kc_.arena.set(*rope_slot_, rope_params_);
+    }
     if (qout) rec.dispatch(*matvec_qout_, matvec_qout_group_, g, dispatch_bytes(k, 1));
     else if (vec && matvec_q8_) rec.dispatch(*matvec_q8_, matvec_q8_groups_[k], g, dispatch_bytes(k, 1));
     else rec.dispatch(vec ? *matvec_ : *matmat_, vec ? matvec_groups_[k] : matmat_groups_[k], g, dispatch_bytes(k, shape.n_tokens));

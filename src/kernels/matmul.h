@@ -13,9 +13,11 @@
 // the K-quants, floats) keep the f32 tiled kernel.
 #pragma once
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "kernels/kernel_context.h"
+#include "kernels/rope.h"
 #include "kernels/weights.h"
 
 namespace wgllm::kernels {
@@ -84,6 +86,21 @@ struct QuantizedOutput {
   VecInput::Kind activation = VecInput::Kind::SwiGLU;  // Gated: SwiGLU or GeGLU
 };
 
+// A decode step's stacked q | k | v matvec that applies RoPE itself and writes k and v straight into
+// the KV caches (the ROPE mode of matmul_vec_q8_qout.wgsl), so no RopeKvWrite runs before the
+// attention: q (rotated) goes to the op's y; row pos of k_cache / v_cache (attention.h's layout)
+// gets the rotated k and the v. The RoPE is RopeKvWrite's (rope.h).
+struct RopeOutput {
+  const gpu::Buffer* k_cache = nullptr;
+  const gpu::Buffer* v_cache = nullptr;
+  const gpu::Buffer* inv_freq = nullptr;  // f32 [rotary_dim / 2]
+  uint32_t n_heads = 0, n_kv_heads = 0, head_dim = 0, rotary_dim = 0;
+  bool neox = false;
+  float attn_factor = 1;
+  uint32_t max_ctx = 0;
+  bool f16_cache = false;
+};
+
 class MatMul {
  public:
   MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, const gpu::Buffer& y, uint32_t max_tokens,
@@ -99,6 +116,12 @@ class MatMul {
   // false (nothing changed) where the shapes do not allow it: one weight chunk, outputs a
   // multiple of 32; Residual needs an accumulating plain weight, Gated two equal parts.
   bool quantize_output(const QuantizedOutput& q);
+  // After use_quantized_input, for a q | k | v weight (three parts: n_heads, n_kv_heads and
+  // n_kv_heads heads): one-token steps write q rotated and k, v into the caches (RopeOutput)
+  // instead of q, k, v. Returns false (nothing changed) where it cannot: one weight chunk,
+  // head_dim a multiple of 32, all dims rotated with neox, an f16 cache only as packed halves.
+  bool rope_output(const RopeOutput& r);
+  bool writes_rope_output() const { return rope_slot_.has_value(); }
   // Bytes one dispatch over chunk k reads and writes for n_tokens (the profiler's GB/s).
   double dispatch_bytes(size_t k, uint32_t n_tokens) const;
 
@@ -129,6 +152,11 @@ class MatMul {
   const gpu::Pipeline* matvec_qout_ = nullptr;                // set by quantize_output
   gpu::BindGroup matvec_qout_group_;
   uint32_t qout_blocks_ = 0;
+  // The int8-output matvec's spec for a mode (quantize_output, rope_output); `gated` picks its knobs.
+  gpu::KernelSpec qout_spec(const std::string& mode, bool gated, bool rope) const;
+  std::optional<gpu::UniformArena::Slot> rope_slot_;  // rope_output's parameters (Rope::Params)
+  Rope::Params rope_params_{};                         // pos set per step
+  uint32_t rope_max_ctx_ = 0;
   const gpu::Buffer *q8_x_qs_ = nullptr, *q8_x_ds_ = nullptr;  // use_quantized_input's x
   struct GemmQ8;                  // the int8 GEMM for n_tokens > 1 (matmul.cpp); null: f32 matmat
   std::unique_ptr<GemmQ8> gemm_;

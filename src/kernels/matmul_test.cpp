@@ -2,7 +2,9 @@
 // odd shapes, 1 / 3 / 17 tokens, overwrite and accumulate, every variant the adapter has; and
 // chunked weights (a 4 KiB binding limit) matching the unchunked result bit for bit.
 #include "kernels/matmul.h"
+#include "kernels/attention.h"
 #include "kernels/quantize_x.h"
+#include "kernels/rope.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +12,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
+#include "util/fp16.h"
 #include "util/rng.h"
 
 namespace wgllm::kernels {
@@ -431,7 +435,9 @@ TEST(MatMul, StackedWeightWritesEachPartLikeSeparateWeights) {
 // differs), and y * norm quantized (expect_int8_blocks) with each block's sum of y^2;
 // Gated: act(gate) * up of a stacked gate | up weight, from the plain path's f32 gate and up.
 // Every word of the quantized output is poisoned first. Q4_0, Q4_K, Q6_K; 96 rows = 3 blocks;
-// 64 and 256 threads per workgroup (the H100 runs its default, 1,024, too).
+// 64 and 256 threads per workgroup (the H100 runs its default, 1,024, too), 1 to 3 units per
+// batch (rows long enough that lanes run full batches and a remainder), reductions by subgroup
+// operations and by workgroup memory.
 TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
   gpu::Context& ctx = shared_context();
   KernelContext& kc = shared_kernels();
@@ -439,8 +445,12 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
   using Q = QuantizedOutput;
   const float eps = 1e-5f;
   Rng rng(21);
-  for (auto [type, cols] : {std::pair{TensorType::Q4_0, 32u * 37}, std::pair{TensorType::Q4_K, 768u},
-                            std::pair{TensorType::Q6_K, 768u}}) {
+  struct Variant {
+    uint32_t wg, un;
+    bool subgroups;
+  };
+  for (auto [type, cols] : {std::pair{TensorType::Q4_0, 32u * 101}, std::pair{TensorType::Q4_K, 256u * 17},
+                            std::pair{TensorType::Q6_K, 256u * 5}}) {
     const uint32_t rows = 96;
     const std::vector<float> a = random_vector(cols, rng), nx = random_vector(cols, rng), y0 = random_vector(rows, rng),
                              ny = random_vector(rows, rng);
@@ -450,10 +460,14 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
     const Matrix mg = random_matrix(type, rows, cols, 31), mu = random_matrix(type, rows, cols, 32);
     GpuWeight w = upload_weight(ctx, "w", type, rows, cols, m.gguf.data());
     GpuWeight gu = upload_weight(ctx, "gate_up", type, cols, {{mg.gguf.data(), rows}, {mu.gguf.data(), rows}});
-    for (uint32_t wg : {64u, 256u})  // 16 and 4 rows per thread (2 and 8 row slices)
+    // 64 threads: 16 rows per thread (2 row slices); 256: 4 (8 slices).
+    for (Variant var : {Variant{64, 1, true}, Variant{256, 3, true}, Variant{64, 2, false}, Variant{256, 1, false}})
     for (Kind in : {Kind::Plain, Kind::RmsNorm}) {
-      kc.qout_wg = wg;
-      const std::string what = cat(tensor_type_name(type), in == Kind::Plain ? " plain x" : " normed x", " ", wg, " threads");
+      kc.qout_wg = var.wg;
+      kc.qout_un = var.un;
+      kc.qout_subgroups = var.subgroups;
+      const std::string what = cat(tensor_type_name(type), in == Kind::Plain ? " plain x" : " normed x", " ", var.wg,
+                                   " threads, ", var.un, " units per batch", var.subgroups ? ", subgroups" : "");
       QuantizeX xq(kc, VecInput{in, &ab, in == Kind::Plain ? nullptr : &nxb, eps}, cols, "xq");
       // Residual.
       QuantizeX next(kc, VecInput{Kind::RmsNorm, &yb, &nyb, eps}, rows, "next");  // its buffers only
@@ -518,6 +532,127 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
     }
   }
   kc.qout_wg = 0;
+  kc.qout_un = 0;
+  kc.qout_subgroups = true;
+}
+
+// The q | k | v matvec that applies RoPE and writes the KV caches itself (rope_output) against the
+// same matvec writing q, k and v followed by RopeKvWrite (checked against the CPU in rope_test):
+// q NMSE < 1e-10 (only the sums' order differs); cache row pos: f32 NMSE < 1e-10, f16 within one
+// f16 ulp (its f32 inputs differ by that rounding); every other cache row keeps its poison. Both
+// pair layouts, partial rotary (original layout), attn_factor != 1, 64 / 256 threads, 1 / 2 units
+// per batch, subgroup and workgroup-memory reductions; and what rope_output refuses.
+TEST(MatMul, RopeOutputMatchesTheMatvecThenRopeKvWrite) {
+  gpu::Context& ctx = shared_context();
+  KernelContext& kc = shared_kernels();
+  using Kind = VecInput::Kind;
+  struct Case {
+    uint32_t n_heads, n_kv_heads, head_dim, rotary_dim;
+    bool neox;
+    float attn_factor;
+    TensorType type;
+    uint32_t cols;
+  };
+  const Case cases[] = {{4, 2, 64, 64, true, 1.0f, TensorType::Q4_0, 32 * 101},
+                        {3, 1, 32, 20, false, 0.9f, TensorType::Q4_K, 256 * 5},
+                        {2, 2, 64, 64, false, 1.0f, TensorType::Q8_0, 32 * 40}};
+  struct Variant {
+    uint32_t wg, un;
+    bool subgroups;
+  };
+  const uint32_t max_ctx = 24, pos = 13;
+  Rng rng(77);
+  for (const Case& c : cases) {
+    const uint32_t qd = c.n_heads * c.head_dim, kvd = c.n_kv_heads * c.head_dim;
+    const Matrix mq = random_matrix(c.type, qd, c.cols, 40), mk = random_matrix(c.type, kvd, c.cols, 41),
+                 mv = random_matrix(c.type, kvd, c.cols, 42);
+    GpuWeight w = upload_weight(ctx, "qkv", c.type, c.cols, {{mq.gguf.data(), qd}, {mk.gguf.data(), kvd}, {mv.gguf.data(), kvd}});
+    GpuWeight wqk = upload_weight(ctx, "qk", c.type, c.cols, {{mq.gguf.data(), qd}, {mk.gguf.data(), kvd}});
+    std::vector<float> inv_freq(c.rotary_dim / 2);
+    for (uint32_t i = 0; i < inv_freq.size(); ++i)
+      inv_freq[i] = float(std::pow(10000.0, -2.0 * i / c.rotary_dim) * rng.uniform(0.5f, 1.0f));
+    const std::vector<float> x = random_vector(c.cols, rng), nw = random_vector(c.cols, rng);
+    gpu::Buffer xb = buffer_of(ctx, x, "x"), nwb = buffer_of(ctx, nw, "norm"), fb = buffer_of(ctx, inv_freq, "inv_freq");
+    gpu::Buffer qb = buffer_of(ctx, std::vector<float>(qd), "q"), q2b = buffer_of(ctx, std::vector<float>(qd), "q2");
+    gpu::Buffer kb = buffer_of(ctx, std::vector<float>(kvd), "k"), vb = buffer_of(ctx, std::vector<float>(kvd), "v");
+    QuantizeX xq(kc, VecInput{Kind::RmsNorm, &xb, &nwb, 1e-5f}, c.cols, "xq");
+    for (bool f16_cache : {false, true}) {
+      const uint64_t cache_bytes = kv_cache_bytes(max_ctx, kvd, f16_cache);
+      std::vector<uint32_t> poison(cache_bytes / 4);
+      for (auto& p : poison) p = uint32_t(rng.next_u64());
+      gpu::Buffer caches[4];  // k, v: RopeKvWrite's, then rope_output's
+      for (auto& cb : caches) cb = ctx.create_buffer(cache_bytes, gpu::kStorage, "cache");
+      auto submit = [&](auto&& ops) {
+        for (auto& cb : caches) ctx.write(cb, poison.data(), cache_bytes);
+        auto rec = kc.recorder();
+        xq.record(rec);
+        ops(rec);
+        rec.submit();
+      };
+      MatMul plain(kc, w, xb, qb, 1, false, {}, {{&kb, kvd}, {&vb, kvd}});
+      ASSERT_TRUE(plain.use_quantized_input(xq.output()));
+      RopeKvWrite rope(kc, qb, kb, vb, caches[0], caches[1], c.n_heads, c.n_kv_heads, c.head_dim, c.rotary_dim, c.neox, fb,
+                       c.attn_factor, max_ctx, f16_cache, 1);
+      submit([&](gpu::Recorder& rec) {
+        plain.record(rec, {1, pos});
+        rope.record(rec, {1, pos});
+      });
+      const std::vector<float> q_ref = ctx.read_vector<float>(qb, qd);
+      const std::vector<uint32_t> k_ref = ctx.read_vector<uint32_t>(caches[0], cache_bytes / 4),
+                                  v_ref = ctx.read_vector<uint32_t>(caches[1], cache_bytes / 4);
+      const RopeOutput out{&caches[2], &caches[3], &fb, c.n_heads, c.n_kv_heads, c.head_dim, c.rotary_dim,
+                           c.neox, c.attn_factor, max_ctx, f16_cache};
+      for (Variant var : {Variant{64, 1, true}, Variant{256, 2, true}, Variant{64, 2, false}}) {
+        kc.qout_wg = var.wg;
+        kc.qout_un = var.un;
+        kc.qout_subgroups = var.subgroups;
+        const std::string what = cat(tensor_type_name(c.type), c.neox ? " neox" : " original", " rotary ", c.rotary_dim,
+                                     f16_cache ? " f16" : " f32", " cache, ", var.wg, " threads, ", var.un, " units",
+                                     var.subgroups ? ", subgroups" : "");
+        MatMul fused(kc, w, xb, q2b, 1, false, {}, {{&kb, kvd}, {&vb, kvd}});
+        ASSERT_TRUE(fused.use_quantized_input(xq.output()));
+        ASSERT_TRUE(fused.rope_output(out)) << what;
+        submit([&](gpu::Recorder& rec) { fused.record(rec, {1, pos}); });
+        EXPECT_LT(nmse(ctx.read_vector<float>(q2b, qd), q_ref), 1e-10) << what;
+        for (int part = 0; part < 2; ++part) {
+          const std::vector<uint32_t>& ref = part == 0 ? k_ref : v_ref;
+          const std::vector<uint32_t> got = ctx.read_vector<uint32_t>(caches[2 + part], cache_bytes / 4);
+          const size_t row_words = f16_cache ? kvd / 2 : kvd, first = pos * row_words;
+          for (size_t i = 0; i < got.size(); ++i)
+            if (i < first || i >= first + row_words) ASSERT_EQ(got[i], poison[i]) << what << " word " << i;
+          std::vector<float> a(kvd), b(kvd);
+          for (uint32_t e = 0; e < kvd; ++e) {
+            if (f16_cache) {
+              a[e] = f16_to_f32(uint16_t(got[first + e / 2] >> (16 * (e % 2))));
+              b[e] = f16_to_f32(uint16_t(ref[first + e / 2] >> (16 * (e % 2))));
+              ASSERT_LE(std::fabs(a[e] - b[e]), std::ldexp(std::fabs(b[e]), -10) + 6e-8) << what << " element " << e;
+            } else {
+              std::memcpy(&a[e], &got[first + e], 4);
+              std::memcpy(&b[e], &ref[first + e], 4);
+            }
+          }
+          EXPECT_LT(nmse(a, b), f16_cache ? 1e-6 : 1e-10) << what << (part == 0 ? " k" : " v");
+        }
+      }
+      // Refused, nothing changed: q | k without v, neox with partial rotary, no int8 input yet.
+      MatMul two(kc, wqk, xb, q2b, 1, false, {}, {{&kb, kvd}});
+      ASSERT_TRUE(two.use_quantized_input(xq.output()));
+      EXPECT_FALSE(two.rope_output(out));
+      MatMul no_q8(kc, w, xb, q2b, 1, false, {}, {{&kb, kvd}, {&vb, kvd}});
+      EXPECT_FALSE(no_q8.rope_output(out));
+      RopeOutput partial = out;
+      partial.neox = true;
+      partial.rotary_dim = c.head_dim / 2;
+      MatMul fused(kc, w, xb, q2b, 1, false, {}, {{&kb, kvd}, {&vb, kvd}});
+      ASSERT_TRUE(fused.use_quantized_input(xq.output()));
+      EXPECT_FALSE(fused.rope_output(partial));
+      EXPECT_FALSE(fused.writes_rope_output());
+    }
+    kc.arena.reset();  // every op of the case is done (each holds its uniform slot until then)
+  }
+  kc.qout_wg = 0;
+  kc.qout_un = 0;
+  kc.qout_subgroups = true;
 }
 
 // quantize_output refuses what it cannot do, changing nothing: no int8 input yet, a weight that

@@ -15,7 +15,8 @@ void check_rotary(const char* op, uint32_t head_dim, uint32_t rotary_dim) {
 // Both entry points live in rope.wgsl; `main` never touches the caches, so it takes the f32 ones.
 const gpu::Pipeline& rope_pipeline(KernelContext& kc, const char* entry, bool f16_cache) {
   const bool native_f16 = f16_cache && kc.use_f16;
-  gpu::KernelSpec spec{entry, "rope.wgsl", std::string(kernel_source("rope.wgsl")), variant_defines(kc, native_f16)};
+  gpu::KernelSpec spec{entry, "rope.wgsl+rope_math.wgsl", cat(kernel_source("rope.wgsl"), kernel_source("rope_math.wgsl")),
+                       variant_defines(kc, native_f16)};
   spec.entry = entry;
   spec.defines["WG"] = std::to_string(kWorkgroup);
   kv_cache_defines(spec, f16_cache, native_f16);

@@ -1,4 +1,4 @@
-// Rotary position embedding.
+// Rotary position embedding (rope_math.wgsl's rope_sincos is appended).
 // main: in place on q or k [n_tokens][n_heads * head_dim]. One invocation per rotated pair
 // (token, head, i < rotary_dim / 2); dims past rotary_dim are left alone.
 // rope_kv (one dispatch per layer): main on q (n_heads), and for each 4-element group of this
@@ -18,23 +18,8 @@ fn kv_encode(v: vec4<f32>) -> {{KV_T}} { return {{KV_ENCODE}}; }
 
 const WG: u32 = {{WG}}u;
 
-// sin and cos to ~1 ulp: WGSL only promises an absolute error of 2^-11 for the builtins (and
-// SwiftShader is that coarse). Reduce to r in [-pi/4, pi/4] with pi/2 in two parts, then Taylor.
-fn sincos(a: f32) -> vec2<f32> {
-  let k = round(a * 0.6366197723675814);
-  let r = (a - k * 1.5707963705062866) + k * 4.371139000186243e-8;
-  let r2 = r * r;
-  let s = r * (1.0 + r2 * (-1.0 / 6.0 + r2 * (1.0 / 120.0 + r2 * (-1.0 / 5040.0 + r2 * (1.0 / 362880.0)))));
-  let c = 1.0 + r2 * (-0.5 + r2 * (1.0 / 24.0 + r2 * (-1.0 / 720.0 + r2 * (1.0 / 40320.0 + r2 * (-1.0 / 3628800.0)))));
-  let q = i32(k) & 3;  // quadrant
-  if (q == 0) { return vec2<f32>(s, c); }
-  if (q == 1) { return vec2<f32>(c, -s); }
-  if (q == 2) { return vec2<f32>(-s, -c); }
-  return vec2<f32>(-c, s);
-}
-
 // (sin, cos) * attn_factor of pair i at position pos.
-fn rotation(pos: u32, i: u32) -> vec2<f32> { return sincos(f32(pos) * inv_freq[i]) * p.attn_factor; }
+fn rotation(pos: u32, i: u32) -> vec2<f32> { return rope_sincos(f32(pos) * inv_freq[i]) * p.attn_factor; }
 
 // Rotates pair `pair` (< n_heads * rotary_dim / 2) of token t of x in place.
 fn rotate_pair(pair: u32, t: u32, n_heads: u32) {

@@ -55,6 +55,8 @@ struct LayerOps {
   std::unique_ptr<kernels::QuantizeX> qx_attn, qx_o, qx_ffn, qx_act;
   // Filled by the matvec before them (quantize_output), so their own pass is not recorded.
   bool attn_in_produced = false, ffn_in_produced = false, act_produced = false;
+  // Decode: the q | k | v matvec applies RoPE and fills the caches itself (MatMul::rope_output).
+  bool rope_in_matvec = false;
 };
 
 struct GpuTransformer::Impl {
@@ -356,6 +358,14 @@ struct GpuTransformer::Impl {
     }
     if (kc.quantize_activations && !std::getenv("WGLLM_QOUT_OFF"))
       for (int l = 0; l < cfg.n_layers; ++l) produce_quantized_inputs(l);
+    // Decode: RoPE and the cache write inside the q | k | v matvec, where nothing (biases, q / k
+    // norms) sits between them. WGLLM_ROPE_FUSED=0 keeps the separate pass (measurement).
+    const char* rope_env = std::getenv("WGLLM_ROPE_FUSED");
+    if (kc.quantize_activations && !arch.qkv_bias && !arch.qk_norm && !(rope_env && std::string(rope_env) == "0"))
+      for (LayerOps& L : layers)
+        L.rope_in_matvec = L.mm_q->rope_output({&L.k_cache, &L.v_cache, &inv_freq, uint32_t(cfg.n_heads),
+                                                uint32_t(cfg.n_kv_heads), uint32_t(cfg.head_dim), uint32_t(cfg.rope_dims),
+                                                neox, cfg.rope_attn_factor, uint32_t(max_ctx), opt.f16_kv_cache});
   }
 
   // Lets layer l's matvecs write the next matvec's int8 input themselves (matmul_vec_q8_qout.wgsl):
@@ -425,7 +435,7 @@ struct GpuTransformer::Impl {
         L.norm_q->record(rec, StepShape{uint32_t(n * cfg.n_heads), s.pos});
         L.norm_k->record(rec, StepShape{uint32_t(n * cfg.n_kv_heads), s.pos});
       }
-      L.rope_kv->record(rec, s);
+      if (!(fused && L.rope_in_matvec)) L.rope_kv->record(rec, s);
       L.attention->record(rec, s);
       if (fused && L.qx_o) L.qx_o->record(rec);
       L.mm_o->record(rec, s);
