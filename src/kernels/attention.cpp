@@ -18,7 +18,10 @@ gpu::KernelSpec attention_spec(const KernelContext& kc, const char* entry, bool 
   spec.entry = entry;
   spec.defines["WG"] = std::to_string(kWorkgroup);
   spec.defines["D4_MAX"] = std::to_string(kWorkgroup);
-  spec.defines["DWG"] = std::to_string(kDecodeWorkgroup);
+  const uint32_t dwg = kc.attn_dwg ? kc.attn_dwg : kDecodeWorkgroup;
+  if ((dwg & (dwg - 1)) || dwg < head_dim / 4)
+    fail("Attention: ", dwg, " decode invocations per workgroup: must be a power of 2 and at least head_dim / 4 (", head_dim / 4, ")");
+  spec.defines["DWG"] = std::to_string(dwg);
   spec.defines["HD4"] = std::to_string(head_dim / 4);
   spec.defines["HPW"] = std::to_string(heads_per_block);
   spec.defines["QOUT"] = quantized_out ? "" : "//";
@@ -31,9 +34,9 @@ gpu::KernelSpec attention_spec(const KernelContext& kc, const char* entry, bool 
 
 // The most query heads of one kv group (n_heads / n_kv_heads of them) that a decode workgroup
 // takes: a divisor of the group (each head costs registers: its scores and accumulators).
-uint32_t heads_per_block(uint32_t group) {
+uint32_t heads_per_block(uint32_t group, uint32_t most) {
   uint32_t best = 1;
-  for (uint32_t h = 1; h <= std::min(kMaxHeadsPerBlock, group); ++h)
+  for (uint32_t h = 1; h <= std::min(most, group); ++h)
     if (group % h == 0) best = h;
   return best;
 }
@@ -118,7 +121,11 @@ Attention::Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer&
   const uint32_t max_splits = (max_ctx + split_keys_ - 1) / split_keys_;
   scratch_ = kc.ctx.create_buffer(uint64_t(n_heads) * max_splits * (1 + head_dim / 4) * 16, gpu::kStorage,
                                   "attention-splits");
-  heads_per_block_ = heads_per_block(n_heads / n_kv_heads);
+  // GPUs: one query head per workgroup. Llama-3-8B on the H100 (docs/perf-notes.md #18) decodes
+  // 3 % faster than with its 4-head blocks at short contexts: 32 workgroups instead of 8 shorten
+  // the latency chain, and the K / V rows the heads of a group share come from L2.
+  const bool cpu = kc.ctx.adapter().adapter_type == "CPU";
+  heads_per_block_ = heads_per_block(n_heads / n_kv_heads, kc.attn_hpw ? kc.attn_hpw : cpu ? kMaxHeadsPerBlock : 1);
   attend_slot_ = kc.arena.alloc(params_);
   combine_slot_ = kc.arena.alloc(params_);
   // Only the pipelines this op can need (each costs a shader compile).

@@ -69,12 +69,21 @@ struct KernelContext {
   // The same two for the q | k | v matvec that applies RoPE (MatMul::rope_output); 0 = as qout_*.
   uint32_t qout_wg_rope = env_u32("WGLLM_QOUT_WG_ROPE");
   uint32_t qout_un_rope = env_u32("WGLLM_QOUT_UN_ROPE");
+  // Lanes along K of those matvecs (32, 64, ...; 0 = 32): more lanes leave each thread more rows,
+  // so one x load serves several weight loads. Per mode as above: $WGLLM_QOUT_KT, _KT_GATED, _KT_ROPE.
+  uint32_t qout_kt = env_u32("WGLLM_QOUT_KT");
+  uint32_t qout_kt_gated = env_u32("WGLLM_QOUT_KT_GATED");
+  uint32_t qout_kt_rope = env_u32("WGLLM_QOUT_KT_ROPE");
   bool qout_subgroups = !env_is_zero("WGLLM_QOUT_SG");
   // Decode attention: keys per split (0 = the op's default), K and V loads in flight per
   // invocation (0 = 4). Tuning knobs, also from $WGLLM_ATTN_SPLIT / $WGLLM_ATTN_KL / $WGLLM_ATTN_VL.
   uint32_t attn_split = env_u32("WGLLM_ATTN_SPLIT");
   uint32_t attn_kl = env_u32("WGLLM_ATTN_KL");
   uint32_t attn_vl = env_u32("WGLLM_ATTN_VL");
+  // Decode attention's invocations per workgroup (= keys per tile, a power of 2; 0 = 128) and most
+  // query heads per workgroup (0 = 8). Also $WGLLM_ATTN_DWG / $WGLLM_ATTN_HPW.
+  uint32_t attn_dwg = env_u32("WGLLM_ATTN_DWG");
+  uint32_t attn_hpw = env_u32("WGLLM_ATTN_HPW");
   // That GEMM's tile preset (matmul.cpp); 0 = chosen for the adapter. Also $WGLLM_GEMM_TILE.
   uint32_t gemm_tile = env_u32("WGLLM_GEMM_TILE");
   // The GEMM's quantized activations: one buffer shared by every MatMul built on this context.

@@ -254,12 +254,14 @@ gpu::KernelSpec MatMul::qout_spec(const std::string& mode, bool gated, bool rope
   const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
   const uint32_t wg_knob = rope && kc_.qout_wg_rope ? kc_.qout_wg_rope : gated && kc_.qout_wg_gated ? kc_.qout_wg_gated : kc_.qout_wg;
   const uint32_t un_knob = rope && kc_.qout_un_rope ? kc_.qout_un_rope : gated && kc_.qout_un_gated ? kc_.qout_un_gated : kc_.qout_un;
+  const uint32_t kt_knob = rope && kc_.qout_kt_rope ? kc_.qout_kt_rope : gated && kc_.qout_kt_gated ? kc_.qout_kt_gated : kc_.qout_kt;
   uint32_t wg = wg_knob ? wg_knob : cpu ? 64 : gated ? 256 : 1024;
-  const uint32_t nr = gated ? 64 : 32;
+  const uint32_t nr = gated ? 64 : 32, kt = kt_knob ? kt_knob : 32;
   if (!wg_knob)
-    while (wg > 32 && wg > kc_.ctx.limits().max_compute_invocations_per_workgroup) wg /= 2;
-  if (wg % 32 != 0 || nr % (wg / 32) != 0)
-    fail("matmul '", w_.name, "': ", wg, " threads for the int8-output matvec: must be 32 x a divisor of ", nr);
+    while (wg > kt && wg > kc_.ctx.limits().max_compute_invocations_per_workgroup) wg /= 2;
+  if (kt % 32 != 0 || wg % kt != 0 || nr % (wg / kt) != 0)
+    fail("matmul '", w_.name, "': ", wg, " threads and ", kt, " lanes along K for the int8-output matvec: the lanes must be ",
+         "a multiple of 32 and the threads that many times a divisor of ", nr);
   const uint32_t un = un_knob ? un_knob : !cpu && gated ? 4 : 1;
   if (un > 8) fail("matmul '", w_.name, "': ", un, " units per batch for the int8-output matvec: at most 8");
   // Subgroup reductions need a slice's 32 lanes to be whole subgroups.
@@ -268,6 +270,7 @@ gpu::KernelSpec MatMul::qout_spec(const std::string& mode, bool gated, bool rope
   spec.defines["WG"] = std::to_string(wg);
   spec.defines["NR"] = std::to_string(nr);
   spec.defines["UN"] = std::to_string(un);
+  spec.defines["KT"] = std::to_string(kt);
   spec.defines["QSG"] = sg ? "" : "//";
   spec.defines["QNOSG"] = sg ? "//" : "";
   spec.defines["QOUT_GATED"] = gated ? "" : "//";
@@ -278,7 +281,7 @@ gpu::KernelSpec MatMul::qout_spec(const std::string& mode, bool gated, bool rope
   spec.defines["ACT"] = "silu";
   spec.defines["ROPE_PARAMS"] = gpu::wgsl_struct<Rope::Params>("RopeParams");
   kv_cache_defines(spec, false, false);  // ROPE sets the cache's own
-  spec.name += cat("_", wg, "u", un, sg ? "sg" : "", "_", mode);
+  spec.name += cat("_", wg, "u", un, kt == 32 ? "" : cat("k", kt), sg ? "sg" : "", "_", mode);
   spec.file += "+matmul_vec_q8_qout.wgsl+activations.wgsl+rope_math.wgsl";
   spec.source += cat(kernel_source("matmul_vec_q8_qout.wgsl"), kernel_source("activations.wgsl"), kernel_source("rope_math.wgsl"));
   spec.entry = "main_qout";

@@ -448,6 +448,7 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
   struct Variant {
     uint32_t wg, un;
     bool subgroups;
+    uint32_t kt = 32;  // lanes along K
   };
   for (auto [type, cols] : {std::pair{TensorType::Q4_0, 32u * 101}, std::pair{TensorType::Q4_K, 256u * 17},
                             std::pair{TensorType::Q6_K, 256u * 5}}) {
@@ -461,13 +462,15 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
     GpuWeight w = upload_weight(ctx, "w", type, rows, cols, m.gguf.data());
     GpuWeight gu = upload_weight(ctx, "gate_up", type, cols, {{mg.gguf.data(), rows}, {mu.gguf.data(), rows}});
     // 64 threads: 16 rows per thread (2 row slices); 256: 4 (8 slices).
-    for (Variant var : {Variant{64, 1, true}, Variant{256, 3, true}, Variant{64, 2, false}, Variant{256, 1, false}})
+    for (Variant var : {Variant{64, 1, true}, Variant{256, 3, true, 64}, Variant{64, 2, false}, Variant{256, 1, false, 64}})
     for (Kind in : {Kind::Plain, Kind::RmsNorm}) {
       kc.qout_wg = var.wg;
       kc.qout_un = var.un;
       kc.qout_subgroups = var.subgroups;
+      kc.qout_kt = var.kt;
       const std::string what = cat(tensor_type_name(type), in == Kind::Plain ? " plain x" : " normed x", " ", var.wg,
-                                   " threads, ", var.un, " units per batch", var.subgroups ? ", subgroups" : "");
+                                   " threads, ", var.kt, " lanes along K, ", var.un, " units per batch",
+                                   var.subgroups ? ", subgroups" : "");
       QuantizeX xq(kc, VecInput{in, &ab, in == Kind::Plain ? nullptr : &nxb, eps}, cols, "xq");
       // Residual.
       QuantizeX next(kc, VecInput{Kind::RmsNorm, &yb, &nyb, eps}, rows, "next");  // its buffers only
@@ -533,6 +536,7 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
   }
   kc.qout_wg = 0;
   kc.qout_un = 0;
+  kc.qout_kt = 0;
   kc.qout_subgroups = true;
 }
 
@@ -559,6 +563,7 @@ TEST(MatMul, RopeOutputMatchesTheMatvecThenRopeKvWrite) {
   struct Variant {
     uint32_t wg, un;
     bool subgroups;
+    uint32_t kt = 32;
   };
   const uint32_t max_ctx = 24, pos = 13;
   Rng rng(77);
@@ -602,12 +607,13 @@ TEST(MatMul, RopeOutputMatchesTheMatvecThenRopeKvWrite) {
                                   v_ref = ctx.read_vector<uint32_t>(caches[1], cache_bytes / 4);
       const RopeOutput out{&caches[2], &caches[3], &fb, c.n_heads, c.n_kv_heads, c.head_dim, c.rotary_dim,
                            c.neox, c.attn_factor, max_ctx, f16_cache};
-      for (Variant var : {Variant{64, 1, true}, Variant{256, 2, true}, Variant{64, 2, false}}) {
+      for (Variant var : {Variant{64, 1, true}, Variant{256, 2, true, 64}, Variant{64, 2, false}}) {
         kc.qout_wg = var.wg;
         kc.qout_un = var.un;
         kc.qout_subgroups = var.subgroups;
+        kc.qout_kt = var.kt;
         const std::string what = cat(tensor_type_name(c.type), c.neox ? " neox" : " original", " rotary ", c.rotary_dim,
-                                     f16_cache ? " f16" : " f32", " cache, ", var.wg, " threads, ", var.un, " units",
+                                     f16_cache ? " f16" : " f32", " cache, ", var.wg, " threads, ", var.kt, " lanes, ", var.un, " units",
                                      var.subgroups ? ", subgroups" : "");
         MatMul fused(kc, w, xb, q2b, 1, false, {}, {{&kb, kvd}, {&vb, kvd}});
         ASSERT_TRUE(fused.use_quantized_input(xq.output()));
@@ -652,6 +658,7 @@ TEST(MatMul, RopeOutputMatchesTheMatvecThenRopeKvWrite) {
   }
   kc.qout_wg = 0;
   kc.qout_un = 0;
+  kc.qout_kt = 0;
   kc.qout_subgroups = true;
 }
 

@@ -14,14 +14,14 @@
 // Threads: KT lanes along K times WG / KT row slices; lane l of slice s sums units l, l + KT,
 // ... of rows s, s + RS, ... (RPT rows). A lane takes UN units per batch, loading them all before
 // the arithmetic, so a workgroup that owns few rows still keeps many loads in flight.
-// The lanes' partials are summed by subgroupAdd (QSG lines; subgroups of at most KT invocations,
+// The lanes' partials are summed by subgroupAdd (QSG lines; subgroups of at most 32 invocations,
 // runs of consecutive invocations, so a slice's lanes are whole subgroups) or in workgroup memory
 // (QNOSG lines), and so are the block's maximum and sums in the epilogue.
 // Appended to weights.wgsl + matmul_vec_q8.wgsl (+ its reduce / store files, unused here) +
 // activations.wgsl + rope_math.wgsl. Defines: NR (32 or 64), UN, ROPE_PARAMS, KV_T / KV_ENCODE
 // (attention.h), line prefixes QOUT_GATED / QOUT_RESIDUAL / QOUT_Q8 (either) / QOUT_ROPE /
 // QOUT_NEOX / QSG / QNOSG.
-const KT: u32 = 32u;       // lanes along K
+const KT: u32 = {{KT}}u;   // lanes along K (a multiple of 32 and of the subgroup size)
 const RS: u32 = WG / KT;   // row slices
 const NR: u32 = {{NR}}u;   // rows per workgroup
 const RPT: u32 = NR / RS;  // rows per thread
@@ -38,7 +38,7 @@ const UN: u32 = {{UN}}u;   // units per lane and batch
 @group(0) @binding(14) var<uniform> rp: RopeParams;
 
 var<workgroup> qo_part: array<f32, NR * KT>;  // [row][lane or lane's subgroup] partial sums
-var<workgroup> qo_red: array<f32, KT>;        // sums of squares of x, then the block's maxima
+var<workgroup> qo_red: array<f32, KT>;        // sums of squares of x, then the block's maxima (KT >= 32)
 var<workgroup> qo_val: array<f32, NR>;        // the block's rows of W x
 var<workgroup> qo_q: array<i32, 32>;
 var<workgroup> qo_qsum: array<i32, 32>;       // partial sums of the block's q
