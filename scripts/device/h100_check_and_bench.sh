@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # One call on the device machine (NVIDIA H100, see ../.library/device): checks the GPU variants
 # CI cannot run (shader-f16, subgroups of 32) and measures. Run from the repository root with the
-# binaries built here carried in .devbin/ (wgllm, the GPU test binaries, libwebgpu_wrapper.so)
-# and Debian's libvulkan1 .deb in .gl/. Everything lands in $OUT (at most 8 files come back):
+# binaries built here carried in .devbin/ (wgllm, the GPU test binaries, libwebgpu_wrapper.so, and
+# libcpp-httplib.so.0.11 + libbrotli*.so.1, which the device image lacks; 64 MiB travel at most, so
+# carry them as one .devpack/devbin.tar.xz and unpack it first) and Debian's libvulkan1, libglvnd0,
+# libegl1, libgl1, libglx0, libgles2 and libopengl0 .debs in .gl/ (the H200 machines' NVIDIA ICD
+# needs libglvnd; libvulkan1 alone served the H100). scripts/device/sweep.sh A/B-tests knobs after. Everything lands in $OUT (at most 8 files come back):
 #   log.txt      every command's output, in order
 #   info.json    wgllm info --json
 #   bench.json / bench.md / kernels.txt   the measurements

@@ -429,6 +429,18 @@ TEST(MatMul, StackedWeightWritesEachPartLikeSeparateWeights) {
   kc.quantize_activations = ctx.adapter().adapter_type != "CPU";
 }
 
+// A shape of the int8-output matvecs (matmul_vec_q8_qout.wgsl) for the tests below: set on the
+// shared context's knobs, and put back to the adapter's defaults after.
+struct QoutVariant {
+  uint32_t wg, un;
+  bool subgroups;
+  uint32_t kt = 32;  // lanes along K
+  void apply(KernelContext& kc) const {
+    kc.qout_wg = wg, kc.qout_un = un, kc.qout_subgroups = subgroups, kc.qout_kt = kt;
+  }
+  static void reset(KernelContext& kc) { QoutVariant{0, 0, true, 0}.apply(kc); }
+};
+
 // The decode matvec that writes its consumer's int8 input itself (quantize_output,
 // matmul_vec_q8_qout.wgsl), against the same op without it, x plain and RMSNorm-quantized:
 // Residual: y += W x as the plain int8 path computes it (NMSE 1e-10: only the summation order
@@ -445,11 +457,7 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
   using Q = QuantizedOutput;
   const float eps = 1e-5f;
   Rng rng(21);
-  struct Variant {
-    uint32_t wg, un;
-    bool subgroups;
-    uint32_t kt = 32;  // lanes along K
-  };
+  using Variant = QoutVariant;
   for (auto [type, cols] : {std::pair{TensorType::Q4_0, 32u * 101}, std::pair{TensorType::Q4_K, 256u * 17},
                             std::pair{TensorType::Q6_K, 256u * 5}}) {
     const uint32_t rows = 96;
@@ -464,10 +472,7 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
     // 64 threads: 16 rows per thread (2 row slices); 256: 4 (8 slices).
     for (Variant var : {Variant{64, 1, true}, Variant{256, 3, true, 64}, Variant{64, 2, false}, Variant{256, 1, false, 64}})
     for (Kind in : {Kind::Plain, Kind::RmsNorm}) {
-      kc.qout_wg = var.wg;
-      kc.qout_un = var.un;
-      kc.qout_subgroups = var.subgroups;
-      kc.qout_kt = var.kt;
+      var.apply(kc);
       const std::string what = cat(tensor_type_name(type), in == Kind::Plain ? " plain x" : " normed x", " ", var.wg,
                                    " threads, ", var.kt, " lanes along K, ", var.un, " units per batch",
                                    var.subgroups ? ", subgroups" : "");
@@ -534,10 +539,7 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
       kc.arena.reset();
     }
   }
-  kc.qout_wg = 0;
-  kc.qout_un = 0;
-  kc.qout_kt = 0;
-  kc.qout_subgroups = true;
+  QoutVariant::reset(kc);
 }
 
 // The q | k | v matvec that applies RoPE and writes the KV caches itself (rope_output) against the
@@ -560,11 +562,7 @@ TEST(MatMul, RopeOutputMatchesTheMatvecThenRopeKvWrite) {
   const Case cases[] = {{4, 2, 64, 64, true, 1.0f, TensorType::Q4_0, 32 * 101},
                         {3, 1, 32, 20, false, 0.9f, TensorType::Q4_K, 256 * 5},
                         {2, 2, 64, 64, false, 1.0f, TensorType::Q8_0, 32 * 40}};
-  struct Variant {
-    uint32_t wg, un;
-    bool subgroups;
-    uint32_t kt = 32;
-  };
+  using Variant = QoutVariant;
   const uint32_t max_ctx = 24, pos = 13;
   Rng rng(77);
   for (const Case& c : cases) {
@@ -608,10 +606,7 @@ TEST(MatMul, RopeOutputMatchesTheMatvecThenRopeKvWrite) {
       const RopeOutput out{&caches[2], &caches[3], &fb, c.n_heads, c.n_kv_heads, c.head_dim, c.rotary_dim,
                            c.neox, c.attn_factor, max_ctx, f16_cache};
       for (Variant var : {Variant{64, 1, true}, Variant{256, 2, true, 64}, Variant{64, 2, false}}) {
-        kc.qout_wg = var.wg;
-        kc.qout_un = var.un;
-        kc.qout_subgroups = var.subgroups;
-        kc.qout_kt = var.kt;
+        var.apply(kc);
         const std::string what = cat(tensor_type_name(c.type), c.neox ? " neox" : " original", " rotary ", c.rotary_dim,
                                      f16_cache ? " f16" : " f32", " cache, ", var.wg, " threads, ", var.kt, " lanes, ", var.un, " units",
                                      var.subgroups ? ", subgroups" : "");
@@ -656,10 +651,7 @@ TEST(MatMul, RopeOutputMatchesTheMatvecThenRopeKvWrite) {
     }
     kc.arena.reset();  // every op of the case is done (each holds its uniform slot until then)
   }
-  kc.qout_wg = 0;
-  kc.qout_un = 0;
-  kc.qout_kt = 0;
-  kc.qout_subgroups = true;
+  QoutVariant::reset(kc);
 }
 
 // quantize_output refuses what it cannot do, changing nothing: no int8 input yet, a weight that
