@@ -39,8 +39,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (id < 0 || id >= tok.n_vocab()) std::abort();
   const std::string back = tok.decode(ids, true);  // special-token text in the input comes back as itself
   // Text that spells a special token ("<s>") is split around it, and each piece gets its own
-  // leading-space rule, so the exact round trip is asserted only for inputs without '<'.
-  if (text.find('<') != std::string::npos) return 0;
+  // leading-space rule, so the exact round trip is asserted only for inputs without '<'. A
+  // SentencePiece vocabulary's space marker U+2581 typed in the text decodes as a space, as in
+  // Google's sentencepiece (the fuzzer found "\xc3\xa9\xe4\xb8m\xe2\x96\x81": 8 bytes back as 6), so
+  // inputs holding it are not asserted either.
+  if (text.find('<') != std::string::npos || text.find("\xe2\x96\x81") != std::string::npos) return 0;
   if (back != text && !(back.size() == text.size() + 1 && back[0] == ' ' && back.compare(1, std::string::npos, text) == 0)) {
     std::fprintf(stderr, "round trip changed %zu bytes into %zu bytes\n", text.size(), back.size());
     std::abort();
