@@ -71,6 +71,19 @@ struct Candidate {
   uint32_t subgroup_min = 0, subgroup_max = 0;
 };
 
+// Dawn's toggles chain for an adapter or device request; it points into the two lists, which must
+// outlive the request.
+WGPUDawnTogglesDescriptor toggles_descriptor(const std::vector<const char*>& enabled,
+                                             const std::vector<const char*>& disabled) {
+  WGPUDawnTogglesDescriptor toggles{};
+  toggles.chain.sType = WGPUSType_DawnTogglesDescriptor;
+  toggles.enabledToggleCount = enabled.size();
+  toggles.enabledToggles = enabled.data();
+  toggles.disabledToggleCount = disabled.size();
+  toggles.disabledToggles = disabled.data();
+  return toggles;
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
   return s;
@@ -222,10 +235,8 @@ void Context::choose_adapter() {
     opts.forceFallbackAdapter = fallback;
     std::vector<const char*> names;
     for (const std::string& t : options_.dawn_toggles) names.push_back(t.c_str());
-    WGPUDawnTogglesDescriptor toggles{};
-    toggles.chain.sType = WGPUSType_DawnTogglesDescriptor;
-    toggles.enabledToggleCount = names.size();
-    toggles.enabledToggles = names.data();
+    const std::vector<const char*> none;
+    WGPUDawnTogglesDescriptor toggles = toggles_descriptor(names, none);
     if (!names.empty()) opts.nextInChain = &toggles.chain;
     struct Out {
       bool done = false;
@@ -386,12 +397,7 @@ void Context::create_device() {
   // Dawn rounds timestamps down to multiples of 65,536 ns by default (a browser's defence against
   // timing attacks, measured on the H200 this way): native profiling needs them as the GPU gives them.
   disabled_toggles.push_back("timestamp_quantization");
-  WGPUDawnTogglesDescriptor toggles{};
-  toggles.chain.sType = WGPUSType_DawnTogglesDescriptor;
-  toggles.enabledToggleCount = enabled_toggles.size();
-  toggles.enabledToggles = enabled_toggles.data();
-  toggles.disabledToggleCount = disabled_toggles.size();
-  toggles.disabledToggles = disabled_toggles.data();
+  WGPUDawnTogglesDescriptor toggles = toggles_descriptor(enabled_toggles, disabled_toggles);
 
   WGPUDeviceDescriptor desc{};
   desc.nextInChain = enabled_toggles.empty() && disabled_toggles.empty() ? nullptr : &toggles.chain;

@@ -17,12 +17,6 @@ uint32_t env_or(const char* name, uint32_t fallback) {
   return v ? v : fallback;
 }
 
-uint32_t next_pow2(uint32_t v) {
-  uint32_t p = 1;
-  while (p < v) p <<= 1;
-  return p;
-}
-
 // Tile presets of the int8 GEMM (matmul_mat_q8.wgsl), kc.gemm_tile = index + 1: rows x tokens
 // per workgroup, the per-thread register tile, blocks of 32 columns staged per K step.
 struct GemmTile {
@@ -97,7 +91,6 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
     fail("matmul '", w.name, "': y buffer '", y.label(), "' holds ", y.size(), " bytes, needs ", max_tokens, " x ", seg1_,
          " floats");
   auto defines = weight_defines(w.type);
-  const uint32_t gs = std::stoul(defines["GS"]);
   // Matrix-vector: a workgroup of vec_wg_ threads owns vec_rows_ rows (see matmul_vec.wgsl).
   const bool cpu = kc.ctx.adapter().adapter_type == "CPU";
   // Measured: SwiftShader (2 cores) decodes tiny-llama 40x faster with 16 threads x 8 rows than
@@ -252,9 +245,13 @@ gpu::KernelSpec MatMul::qout_spec(const std::string& mode, bool gated, bool rope
   // the gated gate | up (448 blocks) 256 threads with 4 units per batch, +1 % over 1,024 x 1 and
   // clearly ahead on the H200 (419 vs 409 tok/s). CPU adapters run workgroups as loops: few threads.
   const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
-  const uint32_t wg_knob = rope && kc_.qout_wg_rope ? kc_.qout_wg_rope : gated && kc_.qout_wg_gated ? kc_.qout_wg_gated : kc_.qout_wg;
-  const uint32_t un_knob = rope && kc_.qout_un_rope ? kc_.qout_un_rope : gated && kc_.qout_un_gated ? kc_.qout_un_gated : kc_.qout_un;
-  const uint32_t kt_knob = rope && kc_.qout_kt_rope ? kc_.qout_kt_rope : gated && kc_.qout_kt_gated ? kc_.qout_kt_gated : kc_.qout_kt;
+  // A knob's mode-specific setting (ROPE, GATED) where set, else its plain one; 0 is unset.
+  auto pick = [&](uint32_t plain, uint32_t gated_knob, uint32_t rope_knob) {
+    return rope && rope_knob ? rope_knob : gated && gated_knob ? gated_knob : plain;
+  };
+  const uint32_t wg_knob = pick(kc_.qout_wg, kc_.qout_wg_gated, kc_.qout_wg_rope);
+  const uint32_t un_knob = pick(kc_.qout_un, kc_.qout_un_gated, kc_.qout_un_rope);
+  const uint32_t kt_knob = pick(kc_.qout_kt, kc_.qout_kt_gated, kc_.qout_kt_rope);
   // Q4_K walks sub-block pairs (two x groups per unit): four units per batch is too many registers
   // there, so its gated matvec keeps the 1,024 x 1 shape (H100: Q4_K_M 8B 250 -> 239 tok/s otherwise).
   const bool narrow = gated && w_.type != TensorType::Q4_K;

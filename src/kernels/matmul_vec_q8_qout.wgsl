@@ -171,12 +171,9 @@ fn rope_block(tid: u32, b: u32) {
     let d = select(r - p.seg1, r, r < p.seg1) % rp.head_dim;  // k heads start at seg1
     if (r < p.seg2 && d < rp.rotary_dim) {
       let neox = rp.neox != 0u;
-      let half = rp.rotary_dim / 2u;
-      let first = select(d % 2u == 0u, d < half, neox);  // x0 of its pair (else x1)
-      let i = select(d / 2u, select(d - half, d, first), neox);
+      let pr = rope_pair(d, rp.rotary_dim, neox);  // its partner is local row tid ^ 1 (tid ^ 16 with NEOX)
       let other = qo_val[select(tid ^ 1u, tid ^ 16u, neox)];
-      let sc = rope_sincos(f32(rp.pos) * inv_freq[i]) * rp.attn_factor;
-      val = select(other * sc.x + val * sc.y, val * sc.y - other * sc.x, first);
+      val = rope_rotate(val, other, pr.first, rope_sincos(f32(rp.pos) * inv_freq[pr.i]) * rp.attn_factor);
     }
     if (r < p.seg1) { y[r] = val; }
     qo_sq[tid] = val;

@@ -48,16 +48,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Element d (< rotary_dim) of the k head starting at k_new[head], rotated: the same arithmetic
 // as rotate_pair, from the element's side of its pair.
 fn rotated_k(head: u32, d: u32, pos: u32) -> f32 {
-  let half = p.rotary_dim / 2u;
-  let neox = p.neox != 0u;
-  let first = select(d % 2u == 0u, d < half, neox);  // x0 of its pair (else x1)
-  let i = select(d / 2u, select(d - half, d, first), neox);
-  let partner = select(select(d - 1u, d + 1u, first), select(d - half, d + half, first), neox);
-  let sc = rotation(pos, i);
-  let self_x = k_new[head + d];
-  let other = k_new[head + partner];
-  if (first) { return self_x * sc.y - other * sc.x; }
-  return other * sc.x + self_x * sc.y;
+  let pr = rope_pair(d, p.rotary_dim, p.neox != 0u);
+  return rope_rotate(k_new[head + d], k_new[head + pr.partner], pr.first, rotation(pos, pr.i));
 }
 
 @compute @workgroup_size(WG)
