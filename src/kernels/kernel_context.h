@@ -75,10 +75,6 @@ struct KernelContext {
   uint32_t qout_kt_gated = env_u32("WGLLM_QOUT_KT_GATED");
   uint32_t qout_kt_rope = env_u32("WGLLM_QOUT_KT_ROPE");
   bool qout_subgroups = !env_is_zero("WGLLM_QOUT_SG");
-  // Workgroups that share one 32-row block of the residual int8-output matvecs (o, down), each
-  // summing a share of K, finished by a second small dispatch; 0 = the adapter's choice, 1 = none.
-  // Also $WGLLM_QOUT_SPLIT.
-  uint32_t qout_split = env_u32("WGLLM_QOUT_SPLIT");
   // Decode attention: keys per split (0 = the op's default), K and V loads in flight per
   // invocation (0 = 4). Tuning knobs, also from $WGLLM_ATTN_SPLIT / $WGLLM_ATTN_KL / $WGLLM_ATTN_VL.
   uint32_t attn_split = env_u32("WGLLM_ATTN_SPLIT");

@@ -228,8 +228,7 @@ bool MatMul::use_quantized_input(const QuantizedX& xq) {
   q8_spec_ = spec;
   q8_x_qs_ = &xq.qs;
   q8_x_ds_ = &xq.ds;
-  matvec_qout_ = qout_reduce_ = nullptr;
-  qout_split_ = 1;
+  matvec_qout_ = nullptr;
   matvec_q8_groups_.clear();
   for (size_t k = 0; k < w_.chunks.size(); ++k)
     matvec_q8_groups_.emplace_back(kc_.ctx, *matvec_q8_,
@@ -238,7 +237,7 @@ bool MatMul::use_quantized_input(const QuantizedX& xq) {
   return true;
 }
 
-gpu::KernelSpec MatMul::qout_spec(const std::string& mode, bool gated, bool rope, uint32_t split) const {
+gpu::KernelSpec MatMul::qout_spec(const std::string& mode, bool gated, bool rope) const {
   gpu::KernelSpec spec = q8_spec_;
   // A workgroup owns one block (32 rows, 64 when gated) and reads whole rows, so it wants many
   // loads in flight. Measured on the H100 (docs/perf-notes.md #12, #16): 1,024 threads with one
@@ -276,15 +275,13 @@ gpu::KernelSpec MatMul::qout_spec(const std::string& mode, bool gated, bool rope
   spec.defines["QNOSG"] = sg ? "//" : "";
   spec.defines["QOUT_GATED"] = gated ? "" : "//";
   spec.defines["QOUT_RESIDUAL"] = !gated && !rope ? "" : "//";
-  spec.defines["QOUT_Q8"] = rope || split > 1 ? "//" : "";  // a split block is quantized by main_qout_reduce
+  spec.defines["QOUT_Q8"] = rope ? "//" : "";
   spec.defines["QOUT_ROPE"] = rope ? "" : "//";
-  spec.defines["SPLIT"] = std::to_string(split);
-  spec.defines["QOUT_SPLIT"] = split > 1 ? "" : "//";
   spec.defines["QOUT_NEOX"] = "//";
   spec.defines["ACT"] = "silu";
   spec.defines["ROPE_PARAMS"] = gpu::wgsl_struct<Rope::Params>("RopeParams");
   kv_cache_defines(spec, false, false);  // ROPE sets the cache's own
-  spec.name += cat("_", wg, "u", un, kt == 32 ? "" : cat("k", kt), sg ? "sg" : "", split > 1 ? cat("s", split) : "", "_", mode);
+  spec.name += cat("_", wg, "u", un, kt == 32 ? "" : cat("k", kt), sg ? "sg" : "", "_", mode);
   spec.file += "+matmul_vec_q8_qout.wgsl+activations.wgsl+rope_math.wgsl";
   spec.source += cat(kernel_source("matmul_vec_q8_qout.wgsl"), kernel_source("activations.wgsl"), kernel_source("rope_math.wgsl"));
   spec.entry = "main_qout";
@@ -301,42 +298,19 @@ bool MatMul::quantize_output(const QuantizedOutput& q) {
     return false;
   if (gated ? (seg1_ * 2 != w_.rows || seg2_ != w_.rows) : (!accumulate_ || seg1_ != w_.rows || !q.norm)) return false;
   const bool geglu = q.activation == VecInput::Kind::GeGLU;
-  qout_blocks_ = outputs / 32;
-  // K split: residual only (gate | up has blocks enough), and only for x without a norm, whose
-  // 1 / rms would need all of K's sums of squares in every share. A share keeps a unit per lane.
-  // Measured on the H100 / H200 (docs/perf-notes.md #20).
-  const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
-  const bool normed = q8_spec_.defines.at("NORM").empty();
-  const uint32_t units = w_.cols / 32 / (w_.type == TensorType::Q4_K ? 2 : 1);
-  uint32_t split = gated || normed ? 1 : kc_.qout_split ? kc_.qout_split : cpu ? 1 : 1;
-  split = std::max(1u, std::min(split, units));
-  if (uint64_t(qout_blocks_) * split > kc_.ctx.limits().max_compute_workgroups_per_dimension) split = 1;
-  gpu::KernelSpec spec = qout_spec(gated ? (geglu ? "geglu_q8out" : "swiglu_q8out") : "add_norm_q8out", gated, false, split);
+  gpu::KernelSpec spec = qout_spec(gated ? (geglu ? "geglu_q8out" : "swiglu_q8out") : "add_norm_q8out", gated, false);
   spec.defines["ACT"] = geglu ? "gelu_tanh" : "silu";
   matvec_qout_ = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
-  // The q8 bind group's bindings minus the unused f32 outputs, plus the quantized output's; a
-  // split matvec writes only its partial sums, and the reduce pass the rest.
+  // The q8 bind group's bindings minus the unused f32 outputs, plus the quantized output's.
   std::vector<std::pair<uint32_t, gpu::Binding>> b = {{0, w_.chunks[0]}, {1, w_.chunks[0]}, {2, *q8_x_qs_},
-                                                       {4, kc_.arena.binding(slots_[0])}, {5, *q8_x_ds_}};
-  std::vector<std::pair<uint32_t, gpu::Binding>> finish = {{8, q.out->qs}, {9, q.out->ds}};
+                                                       {4, kc_.arena.binding(slots_[0])}, {5, *q8_x_ds_},
+                                                       {8, q.out->qs}, {9, q.out->ds}};
   if (!gated) {
-    finish.emplace_back(3, y_);
-    finish.emplace_back(10, *q.norm);
-  }
-  qout_split_ = split;
-  if (split > 1) {
-    qout_partials_ = kc_.ctx.create_buffer(uint64_t(split) * outputs * 4, gpu::kStorage, cat(w_.name, ".split_partials"));
-    b.emplace_back(15, qout_partials_);
-    finish.emplace_back(4, kc_.arena.binding(slots_[0]));
-    finish.emplace_back(15, qout_partials_);
-    spec.entry = "main_qout_reduce";
-    spec.name += "_reduce";
-    qout_reduce_ = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
-    qout_reduce_group_ = gpu::BindGroup(kc_.ctx, *qout_reduce_, finish);
-  } else {
-    b.insert(b.end(), finish.begin(), finish.end());
+    b.emplace_back(3, y_);
+    b.emplace_back(10, *q.norm);
   }
   matvec_qout_group_ = gpu::BindGroup(kc_.ctx, *matvec_qout_, b);
+  qout_blocks_ = outputs / 32;
   return true;
 }
 
@@ -404,7 +378,7 @@ void MatMul::record(gpu::Recorder& rec, const StepShape& shape) {
     const uint32_t rows = w_.chunk_rows(k);
     const uint32_t per_wg = matvec_q8_ ? q8_rows_ : vec_rows_;
     const bool qout = vec && matvec_qout_;  // one chunk (quantize_output checked): a workgroup per output block
-    const gpu::Groups g = qout  ? linear_groups(kc_.ctx, qout_blocks_ * qout_split_)
+    const gpu::Groups g = qout  ? linear_groups(kc_.ctx, qout_blocks_)
                           : vec ? linear_groups(kc_.ctx, (rows + per_wg - 1) / per_wg)
                                 : linear_groups(kc_.ctx, (rows + wg_ - 1) / wg_, (shape.n_tokens + tt_ - 1) / tt_);
     kc_.arena.set(slots_[k], params(k, shape.n_tokens, g.x));
@@ -414,11 +388,8 @@ void MatMul::record(gpu::Recorder& rec, const StepShape& shape) {
       rope_params_.pos = shape.pos;
       kc_.arena.set(*rope_slot_, rope_params_);
     }
-    if (qout) {
-      rec.dispatch(*matvec_qout_, matvec_qout_group_, g, dispatch_bytes(k, 1));
-      if (qout_reduce_)  // the split's shares added into y, then quantized: partials, y read and written
-        rec.dispatch(*qout_reduce_, qout_reduce_group_, {qout_blocks_}, 4.0 * qout_blocks_ * 32 * (qout_split_ + 2));
-    } else if (vec && matvec_q8_) rec.dispatch(*matvec_q8_, matvec_q8_groups_[k], g, dispatch_bytes(k, 1));
+    if (qout) rec.dispatch(*matvec_qout_, matvec_qout_group_, g, dispatch_bytes(k, 1));
+    else if (vec && matvec_q8_) rec.dispatch(*matvec_q8_, matvec_q8_groups_[k], g, dispatch_bytes(k, 1));
     else rec.dispatch(vec ? *matvec_ : *matmat_, vec ? matvec_groups_[k] : matmat_groups_[k], g, dispatch_bytes(k, shape.n_tokens));
   }
 }

@@ -122,7 +122,6 @@ class MatMul {
   // head_dim a multiple of 32, all dims rotated with neox, an f16 cache only as packed halves.
   bool rope_output(const RopeOutput& r);
   bool writes_rope_output() const { return rope_slot_.has_value(); }
-  uint32_t quantized_output_split() const { return qout_split_; }  // workgroups per output block (quantize_output)
   // Bytes one dispatch over chunk k reads and writes for n_tokens (the profiler's GB/s).
   double dispatch_bytes(size_t k, uint32_t n_tokens) const;
 
@@ -153,14 +152,8 @@ class MatMul {
   const gpu::Pipeline* matvec_qout_ = nullptr;                // set by quantize_output
   gpu::BindGroup matvec_qout_group_;
   uint32_t qout_blocks_ = 0;
-  // A residual int8-output matvec split along K (qout_split_ > 1 workgroups per block): the shares'
-  // partial sums and the pass that adds them up and quantizes (main_qout_reduce).
-  uint32_t qout_split_ = 1;
-  gpu::Buffer qout_partials_;
-  const gpu::Pipeline* qout_reduce_ = nullptr;
-  gpu::BindGroup qout_reduce_group_;
   // The int8-output matvec's spec for a mode (quantize_output, rope_output); `gated` picks its knobs.
-  gpu::KernelSpec qout_spec(const std::string& mode, bool gated, bool rope, uint32_t split = 1) const;
+  gpu::KernelSpec qout_spec(const std::string& mode, bool gated, bool rope) const;
   std::optional<gpu::UniformArena::Slot> rope_slot_;  // rope_output's parameters (Rope::Params)
   Rope::Params rope_params_{};                         // pos set per step
   uint32_t rope_max_ctx_ = 0;

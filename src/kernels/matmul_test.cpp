@@ -434,12 +434,11 @@ TEST(MatMul, StackedWeightWritesEachPartLikeSeparateWeights) {
 struct QoutVariant {
   uint32_t wg, un;
   bool subgroups;
-  uint32_t kt = 32;     // lanes along K
-  uint32_t split = 1;   // workgroups per block (residual, x without a norm)
+  uint32_t kt = 32;  // lanes along K
   void apply(KernelContext& kc) const {
-    kc.qout_wg = wg, kc.qout_un = un, kc.qout_subgroups = subgroups, kc.qout_kt = kt, kc.qout_split = split;
+    kc.qout_wg = wg, kc.qout_un = un, kc.qout_subgroups = subgroups, kc.qout_kt = kt;
   }
-  static void reset(KernelContext& kc) { QoutVariant{0, 0, true, 0, 0}.apply(kc); }
+  static void reset(KernelContext& kc) { QoutVariant{0, 0, true, 0}.apply(kc); }
 };
 
 // The decode matvec that writes its consumer's int8 input itself (quantize_output,
@@ -450,8 +449,7 @@ struct QoutVariant {
 // Every word of the quantized output is poisoned first. Q4_0, Q4_K, Q6_K; 96 rows = 3 blocks;
 // 64 and 256 threads per workgroup (the H100 runs its default, 1,024, too), 1 to 3 units per
 // batch (rows long enough that lanes run full batches and a remainder), reductions by subgroup
-// operations and by workgroup memory; residual with plain x also split along K into 2 and 3
-// shares (main_qout_reduce), shares of a few units each so lanes get unequal counts.
+// operations and by workgroup memory.
 TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
   gpu::Context& ctx = shared_context();
   KernelContext& kc = shared_kernels();
@@ -472,13 +470,12 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
     GpuWeight w = upload_weight(ctx, "w", type, rows, cols, m.gguf.data());
     GpuWeight gu = upload_weight(ctx, "gate_up", type, cols, {{mg.gguf.data(), rows}, {mu.gguf.data(), rows}});
     // 64 threads: 16 rows per thread (2 row slices); 256: 4 (8 slices).
-    for (Variant var : {Variant{64, 1, true, 32, 3}, Variant{256, 3, true, 64}, Variant{64, 2, false, 32, 2},
-                        Variant{256, 1, false, 64}})
+    for (Variant var : {Variant{64, 1, true}, Variant{256, 3, true, 64}, Variant{64, 2, false}, Variant{256, 1, false, 64}})
     for (Kind in : {Kind::Plain, Kind::RmsNorm}) {
       var.apply(kc);
       const std::string what = cat(tensor_type_name(type), in == Kind::Plain ? " plain x" : " normed x", " ", var.wg,
                                    " threads, ", var.kt, " lanes along K, ", var.un, " units per batch",
-                                   var.subgroups ? ", subgroups" : "", ", split ", var.split);
+                                   var.subgroups ? ", subgroups" : "");
       QuantizeX xq(kc, VecInput{in, &ab, in == Kind::Plain ? nullptr : &nxb, eps}, cols, "xq");
       // Residual.
       QuantizeX next(kc, VecInput{Kind::RmsNorm, &yb, &nyb, eps}, rows, "next");  // its buffers only
@@ -504,7 +501,6 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
       MatMul fused(kc, w, ab, yb, 1, /*accumulate=*/true);
       ASSERT_TRUE(fused.use_quantized_input(xq.output()));
       ASSERT_TRUE(fused.quantize_output({Q::Kind::Residual, &next.output(), &nyb}));
-      EXPECT_EQ(fused.quantized_output_split(), in == Kind::Plain ? var.split : 1u) << what;  // a normed x is not split
       const std::vector<float> y = run(fused);
       EXPECT_LT(testing::nmse(y, y_plain), 1e-10) << what;
       std::vector<float> v(rows);

@@ -11,12 +11,6 @@
 //             q to y, k and v straight into row rp.pos of the KV caches, so no RoPE / cache-write
 //             pass runs before the attention. With NEOX a block takes rows 16j.. and their
 //             partners head_dim / 2 + 16j.. of one head, so every rotated pair is in one block.
-//   SPLIT > 1 (RESIDUAL only, x without a norm): SPLIT workgroups share a block, each taking a
-//             contiguous 1 / SPLIT of K and leaving its rows' partial sums in qo_split; then
-//             main_qout_reduce (a workgroup of 32 per block) sums them and finishes the block as
-//             above. A block's lone workgroup streams through only one SM, and o / down have few
-//             blocks (128 of 32 rows for a 4,096-row output): splitting K puts SPLIT times as
-//             many workgroups in flight, at the price of a second, small dispatch.
 // Threads: KT lanes along K times WG / KT row slices; lane l of slice s sums units l, l + KT,
 // ... of rows s, s + RS, ... (RPT rows). A lane takes UN units per batch, loading them all before
 // the arithmetic, so a workgroup that owns few rows still keeps many loads in flight.
@@ -24,21 +18,19 @@
 // runs of consecutive invocations, so a slice's lanes are whole subgroups) or in workgroup memory
 // (QNOSG lines), and so are the block's maximum and sums in the epilogue.
 // Appended to weights.wgsl + matmul_vec_q8.wgsl (+ its reduce / store files, unused here) +
-// activations.wgsl + rope_math.wgsl. Defines: NR (32 or 64), UN, SPLIT, ROPE_PARAMS, KV_T / KV_ENCODE
+// activations.wgsl + rope_math.wgsl. Defines: NR (32 or 64), UN, ROPE_PARAMS, KV_T / KV_ENCODE
 // (attention.h), line prefixes QOUT_GATED / QOUT_RESIDUAL / QOUT_Q8 (either) / QOUT_ROPE /
-// QOUT_NEOX / QOUT_SPLIT (SPLIT > 1) / QSG / QNOSG.
+// QOUT_NEOX / QSG / QNOSG.
 const KT: u32 = {{KT}}u;   // lanes along K (a multiple of 32 and of the subgroup size)
 const RS: u32 = WG / KT;   // row slices
 const NR: u32 = {{NR}}u;   // rows per workgroup
 const RPT: u32 = NR / RS;  // rows per thread
 const UN: u32 = {{UN}}u;   // units per lane and batch
-const SPLIT: u32 = {{SPLIT}}u;  // workgroups per block, each a share of K
 
 // Bindings of the modes (an entry point's layout holds only what it uses).
 @group(0) @binding(8) var<storage, read_write> qo_qs: array<u32>;        // [outputs / 4] int8 x 4
 @group(0) @binding(9) var<storage, read_write> qo_ds: array<vec4<f32>>;  // [outputs / 32] (d, d * sum, sum y^2, 0)
-@group(0) @binding(10) var<storage, read> qo_norm: array<f32>;  // RESIDUAL: the next RMSNorm's weight
-@group(0) @binding(15) var<storage, read_write> qo_split: array<f32>;  // SPLIT > 1: [SPLIT][rows] partial sums
+{{QOUT_RESIDUAL}}@group(0) @binding(10) var<storage, read> qo_norm: array<f32>;  // the next RMSNorm's weight
 {{ROPE_PARAMS}}
 @group(0) @binding(11) var<storage, read_write> k_cache: array<{{KV_T}}>;  // [max_ctx][kv_dim]
 @group(0) @binding(12) var<storage, read_write> v_cache: array<{{KV_T}}>;
@@ -67,18 +59,15 @@ fn kv_encode(v: vec4<f32>) -> {{KV_T}} { return {{KV_ENCODE}}; }
 @compute @workgroup_size(WG)
 fn main_qout(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32> {{SG_ARGS}}) {
 {{QSG}}  qo_sgs = sgs;
-  let wi = wid.x + wid.y * p.wg_x;
-  let b = wi / SPLIT;  // the output block
-  let share = wi % SPLIT;
+  let b = wid.x + wid.y * p.wg_x;  // the output block
   let kl = tid % KT;
   let slice = tid / KT;
   let nu = p.cols / 32u / GU;  // units of GU groups (matmul_vec_q8.wgsl)
-  let u_end = (share + 1u) * nu / SPLIT;  // this workgroup's units: [share * nu / SPLIT, u_end)
   var a: array<f32, RPT>;
   for (var i = 0u; i < RPT; i++) { a[i] = 0.0; }
   var ss = 0.0;  // sum of x^2 over this lane's groups (NORM inputs)
-  var u = share * nu / SPLIT + kl;
-  for (; u + (UN - 1u) * KT < u_end; u += UN * KT) {
+  var u = kl;
+  for (; u + (UN - 1u) * KT < nu; u += UN * KT) {
     var xs: array<XUnit, UN>;
     for (var j = 0u; j < UN; j++) { xs[j] = load_x(u + j * KT); }
     for (var j = 0u; j < UN; j++) {
@@ -86,7 +75,7 @@ fn main_qout(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) w
       for (var i = 0u; i < RPT; i++) { a[i] += unit_dot(qout_row(slice + i * RS, b), u + j * KT, xs[j]); }
     }
   }
-  for (; u < u_end; u += KT) {
+  for (; u < nu; u += KT) {
     let x = load_x(u);
     ss += unit_ss(x);
     for (var i = 0u; i < RPT; i++) { a[i] += unit_dot(qout_row(slice + i * RS, b), u, x); }
@@ -114,20 +103,6 @@ fn main_qout(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) w
   workgroupBarrier();
 {{QOUT_Q8}}  quantize_block(tid, b);
 {{QOUT_ROPE}}  rope_block(tid, b);
-{{QOUT_SPLIT}}  if (tid < 32u) { qo_split[share * p.y_stride + 32u * b + tid] = qo_val[tid]; }
-}
-
-// SPLIT > 1: block wid.x's rows summed over the shares main_qout left in qo_split, then finished
-// as a lone workgroup would have.
-@compute @workgroup_size(32)
-fn main_qout_reduce(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: vec3<u32> {{SG_ARGS}}) {
-{{QSG}}  qo_sgs = sgs;
-  let b = wid.x;
-  var t = 0.0;
-  for (var s = 0u; s < SPLIT; s++) { t += qo_split[s * p.y_stride + 32u * b + tid]; }
-  qo_val[tid] = t;
-  workgroupBarrier();
-  quantize_block(tid, b);
 }
 
 // GATED / RESIDUAL: the block's 32 outputs, one per thread tid < 32, quantized; every invocation
