@@ -140,9 +140,8 @@ fn group_pair_dot_Q4_K(row: u32, u: u32, x: XUnit) -> f32 {
   let qb = w4[8u * blk + 2u * j + 1u];
   let s0 = idot(qa, qb, 0u, x.xa[0], x.xa[1]);
   let s1 = idot(qa, qb, 4u, x.xa[2], x.xa[3]);
-  let m0 = scale_min(head, 2u * j);
-  let m1 = scale_min(head, 2u * j + 1u);
-  return (m0.x * x.dx[0].x * f32(s0) - m0.y * x.dx[0].y) + (m1.x * x.dx[1].x * f32(s1) - m1.y * x.dx[1].y);
+  let m = scale_min_pair(head, 2u * j);
+  return (m.x * x.dx[0].x * f32(s0) - m.y * x.dx[0].y) + (m.z * x.dx[1].x * f32(s1) - m.w * x.dx[1].y);
 }
 
 // The loops walk units of GU groups of 32 (GU = 2 for Q4_K: group_pair_dot, else 1): x of a unit

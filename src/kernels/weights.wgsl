@@ -121,24 +121,28 @@ fn decode_Q8_0(blk: u32, g: u32) -> Group {
   return o;
 }
 
-// Byte k of the 12 packed scale bytes of a K-quant head (words 1..3 of the head vec4).
-fn scale_byte(head: vec4<u32>, k: u32) -> u32 {
-  return (head[1u + k / 4u] >> (8u * (k % 4u))) & 0xFFu;
+// (d * sc, dmin * m) of sub-blocks j and j + 1 (j even) of a Q4_K / Q5_K head: xy for j, zw for
+// j + 1. Sub-blocks 0..3 keep 6-bit scale and min in bytes j and j + 4; 4..7 take their low four
+// bits from byte j + 4 and their top two from the top bits of bytes j - 4 and j. With j' = j % 4
+// both cases read bytes j' (of head.y), j' + 4 (head.z) and j' + 8 (head.w), so one shift per word
+// serves both sub-blocks and a select picks the case (no branch: lanes of one subgroup take
+// different sub-blocks).
+fn scale_min_pair(head: vec4<u32>, j: u32) -> vec4<f32> {
+  let sh = vec2<u32>(8u * (j & 3u), 8u * (j & 3u) + 8u);
+  let a = (vec2<u32>(head.y) >> sh) & vec2<u32>(0xFFu);
+  let b = (vec2<u32>(head.z) >> sh) & vec2<u32>(0xFFu);
+  let c = (vec2<u32>(head.w) >> sh) & vec2<u32>(0xFFu);
+  let low = j < 4u;
+  let sc = select((c & vec2<u32>(15u)) | ((a >> vec2<u32>(6u)) << vec2<u32>(4u)), a & vec2<u32>(63u), low);
+  let m = select((c >> vec2<u32>(4u)) | ((b >> vec2<u32>(6u)) << vec2<u32>(4u)), b & vec2<u32>(63u), low);
+  let dd = unpack2x16float(head.x);
+  return vec4<f32>(dd.x * vec2<f32>(sc), dd.y * vec2<f32>(m)).xzyw;
 }
 
 // (d * sc, dmin * m) of sub-block j of a Q4_K / Q5_K head.
 fn scale_min(head: vec4<u32>, j: u32) -> vec2<f32> {
-  var sc: u32;
-  var m: u32;
-  if (j < 4u) {
-    sc = scale_byte(head, j) & 63u;
-    m = scale_byte(head, j + 4u) & 63u;
-  } else {
-    sc = (scale_byte(head, j + 4u) & 15u) | ((scale_byte(head, j - 4u) >> 6u) << 4u);
-    m = (scale_byte(head, j + 4u) >> 4u) | ((scale_byte(head, j) >> 6u) << 4u);
-  }
-  let dd = unpack2x16float(head.x);
-  return vec2<f32>(dd.x * f32(sc), dd.y * f32(m));
+  let r = scale_min_pair(head, j & ~1u);
+  return select(r.xy, r.zw, (j & 1u) == 1u);
 }
 
 // Sub-block g (32 elements): bytes 32 * (g / 2) .. + 32 of qs, nibble g % 2.
