@@ -253,10 +253,15 @@ gpu::KernelSpec MatMul::qout_spec(const std::string& mode, bool gated, bool rope
   const uint32_t un_knob = pick(kc_.qout_un, kc_.qout_un_gated, kc_.qout_un_rope);
   const uint32_t kt_knob = pick(kc_.qout_kt, kc_.qout_kt_gated, kc_.qout_kt_rope);
   // Q4_K walks sub-block pairs (two x groups per unit): four units per batch is too many registers
-  // there, so its gated matvec keeps the 1,024 x 1 shape (H100: Q4_K_M 8B 250 -> 239 tok/s otherwise).
-  const bool narrow = gated && w_.type != TensorType::Q4_K;
-  uint32_t wg = wg_knob ? wg_knob : cpu ? 64 : narrow ? 256 : 1024;
-  const uint32_t nr = gated ? 64 : 32, kt = kt_knob ? kt_knob : 32;
+  // there (H100: Q4_K_M 8B 250 -> 239 tok/s), so its gate | up takes 256 threads x 1 unit, its
+  // q | k | v 512 threads, and the K-quant residuals 64 lanes along K (2 rows per thread per x
+  // load). H200, 8B Q4_K_M, -p 16 -n 64: 341.5 tok/s with 1,024 x 1 everywhere -> 377.5 (gated 256)
+  // -> 383.2 (KT 64) -> 387.4 (rope 512); the same shapes cost Q4_0 2-9 % (docs/perf-notes.md #21).
+  const bool q4k = w_.type == TensorType::Q4_K, kquant = q4k || w_.type == TensorType::Q6_K;
+  const bool narrow = gated && !q4k;
+  uint32_t wg = wg_knob ? wg_knob : cpu ? 64 : gated ? 256 : rope && q4k ? 512 : 1024;
+  const uint32_t nr = gated ? 64 : 32;
+  const uint32_t kt = kt_knob ? kt_knob : !cpu && kquant && !gated && !rope ? 64 : 32;
   if (!wg_knob)
     while (wg > kt && wg > kc_.ctx.limits().max_compute_invocations_per_workgroup) wg /= 2;
   if (kt % 32 != 0 || wg % kt != 0 || nr % (wg / kt) != 0)
