@@ -319,14 +319,25 @@ bool MatMul::quantize_output(const QuantizedOutput& q) {
   return true;
 }
 
-bool MatMul::rope_output(const RopeOutput& r) {
+bool MatMul::can_rope_output(const RopeOutput& r) const {
   const uint32_t q_rows = r.n_heads * r.head_dim, kv_dim = r.n_kv_heads * r.head_dim;
-  if (!matvec_q8_ || q8_spec_.entry != "main" || w_.chunks.size() != 1 || matvec_qout_ || accumulate_ ||
-      !r.k_cache || !r.v_cache || !r.inv_freq || r.head_dim % 32 != 0 || seg1_ != q_rows || seg2_ != q_rows + kv_dim ||
-      w_.rows != q_rows + 2 * kv_dim || r.rotary_dim == 0 || r.rotary_dim % 2 || r.rotary_dim > r.head_dim ||
+  // The weight's rows [first_row, end) of q | k | v start and end at part boundaries; where it
+  // holds q and more, its first stacked output (y) is exactly q.
+  const uint32_t bounds[] = {0, q_rows, q_rows + kv_dim, q_rows + 2 * kv_dim};
+  const auto boundary = [&](uint64_t row) { return std::find(std::begin(bounds), std::end(bounds), row) != std::end(bounds); };
+  const uint64_t end_row = uint64_t(r.first_row) + w_.rows;
+  if (!boundary(r.first_row) || !boundary(end_row) || (r.first_row == 0 && seg1_ != std::min(w_.rows, q_rows)) ||
+      !matvec_q8_ || q8_spec_.entry != "main" || w_.chunks.size() != 1 || matvec_qout_ || accumulate_ ||
+      !r.k_cache || !r.v_cache || !r.inv_freq || r.head_dim % 32 != 0 || r.rotary_dim == 0 || r.rotary_dim % 2 || r.rotary_dim > r.head_dim ||
       (r.neox && r.rotary_dim != r.head_dim) || (r.f16_cache && kc_.use_f16) ||
       kc_.ctx.limits().max_storage_buffers_per_shader_stage < 8)
     return false;
+  return true;
+}
+
+bool MatMul::rope_output(const RopeOutput& r) {
+  if (!can_rope_output(r)) return false;
+  const uint32_t kv_dim = r.n_kv_heads * r.head_dim;
   require_bytes("MatMul rope_output", *r.k_cache, kv_cache_bytes(r.max_ctx, kv_dim, r.f16_cache));
   require_bytes("MatMul rope_output", *r.v_cache, kv_cache_bytes(r.max_ctx, kv_dim, r.f16_cache));
   require_bytes("MatMul rope_output", *r.inv_freq, uint64_t(r.rotary_dim / 2) * 4);
@@ -334,7 +345,7 @@ bool MatMul::rope_output(const RopeOutput& r) {
   spec.defines["QOUT_NEOX"] = r.neox ? "" : "//";
   kv_cache_defines(spec, r.f16_cache, false);
   matvec_qout_ = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
-  rope_params_ = {r.n_heads, r.n_kv_heads, r.head_dim, r.rotary_dim, r.neox ? 1u : 0u, 0, r.attn_factor};
+  rope_params_ = {r.n_heads, r.n_kv_heads, r.head_dim, r.rotary_dim, r.neox ? 1u : 0u, 0, r.attn_factor, r.first_row};
   rope_max_ctx_ = r.max_ctx;
   rope_slot_ = kc_.arena.alloc(rope_params_);
   const std::vector<std::pair<uint32_t, gpu::Binding>> b = {

@@ -86,10 +86,12 @@ struct QuantizedOutput {
   VecInput::Kind activation = VecInput::Kind::SwiGLU;  // Gated: SwiGLU or GeGLU
 };
 
-// A decode step's stacked q | k | v matvec that applies RoPE itself and writes k and v straight into
-// the KV caches (the ROPE mode of matmul_vec_q8_qout.wgsl), so no RopeKvWrite runs before the
+// A decode step's q | k | v matvec that applies RoPE itself and writes k and v straight into the
+// KV caches (the ROPE mode of matmul_vec_q8_qout.wgsl), so no RopeKvWrite runs before the
 // attention: q (rotated) goes to the op's y; row pos of k_cache / v_cache (attention.h's layout)
-// gets the rotated k and the v. The RoPE is RopeKvWrite's (rope.h).
+// gets the rotated k and the v. The RoPE is RopeKvWrite's (rope.h). The weight holds whole parts
+// from first_row of the q | k | v rows on: all three stacked (first_row 0), or e.g. q | k (0) and
+// v (n_heads + n_kv_heads heads in) as two ops where v has another type (Q4_K_M).
 struct RopeOutput {
   const gpu::Buffer* k_cache = nullptr;
   const gpu::Buffer* v_cache = nullptr;
@@ -99,6 +101,7 @@ struct RopeOutput {
   float attn_factor = 1;
   uint32_t max_ctx = 0;
   bool f16_cache = false;
+  uint32_t first_row = 0;
 };
 
 class MatMul {
@@ -116,11 +119,13 @@ class MatMul {
   // false (nothing changed) where the shapes do not allow it: one weight chunk, outputs a
   // multiple of 32; Residual needs an accumulating plain weight, Gated two equal parts.
   bool quantize_output(const QuantizedOutput& q);
-  // After use_quantized_input, for a q | k | v weight (three parts: n_heads, n_kv_heads and
-  // n_kv_heads heads): one-token steps write q rotated and k, v into the caches (RopeOutput)
-  // instead of q, k, v. Returns false (nothing changed) where it cannot: one weight chunk,
-  // head_dim a multiple of 32, all dims rotated with neox, an f16 cache only as packed halves.
+  // After use_quantized_input, for a weight of whole q | k | v parts (RopeOutput::first_row on;
+  // n_heads, n_kv_heads and n_kv_heads heads): one-token steps write q rotated and k, v into the
+  // caches (RopeOutput) instead of q, k, v. Returns false (nothing changed) where it cannot: rows
+  // not at part boundaries, one weight chunk, head_dim a multiple of 32, all dims rotated with
+  // neox, an f16 cache only as packed halves.
   bool rope_output(const RopeOutput& r);
+  bool can_rope_output(const RopeOutput& r) const;  // whether rope_output(r) would succeed
   bool writes_rope_output() const { return rope_slot_.has_value(); }
   // Bytes one dispatch over chunk k reads and writes for n_tokens (the profiler's GB/s).
   double dispatch_bytes(size_t k, uint32_t n_tokens) const;

@@ -547,7 +547,8 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
 // q NMSE < 1e-10 (only the sums' order differs); cache row pos: f32 NMSE < 1e-10, f16 within one
 // f16 ulp (its f32 inputs differ by that rounding); every other cache row keeps its poison. Both
 // pair layouts, partial rotary (original layout), attn_factor != 1, 64 / 256 threads, 1 / 2 units
-// per batch, subgroup and workgroup-memory reductions; and what rope_output refuses.
+// per batch, subgroup and workgroup-memory reductions; the weight whole or as q | k and v ops
+// (first_row); and what rope_output refuses.
 TEST(MatMul, RopeOutputMatchesTheMatvecThenRopeKvWrite) {
   gpu::Context& ctx = shared_context();
   KernelContext& kc = shared_kernels();
@@ -571,6 +572,7 @@ TEST(MatMul, RopeOutputMatchesTheMatvecThenRopeKvWrite) {
                  mv = random_matrix(c.type, kvd, c.cols, 42);
     GpuWeight w = upload_weight(ctx, "qkv", c.type, c.cols, {{mq.gguf.data(), qd}, {mk.gguf.data(), kvd}, {mv.gguf.data(), kvd}});
     GpuWeight wqk = upload_weight(ctx, "qk", c.type, c.cols, {{mq.gguf.data(), qd}, {mk.gguf.data(), kvd}});
+    GpuWeight wv = upload_weight(ctx, "v", c.type, kvd, c.cols, mv.gguf.data());
     std::vector<float> inv_freq(c.rotary_dim / 2);
     for (uint32_t i = 0; i < inv_freq.size(); ++i)
       inv_freq[i] = float(std::pow(10000.0, -2.0 * i / c.rotary_dim) * rng.uniform(0.5f, 1.0f));
@@ -605,15 +607,31 @@ TEST(MatMul, RopeOutputMatchesTheMatvecThenRopeKvWrite) {
                                   v_ref = ctx.read_vector<uint32_t>(caches[1], cache_bytes / 4);
       const RopeOutput out{&caches[2], &caches[3], &fb, c.n_heads, c.n_kv_heads, c.head_dim, c.rotary_dim,
                            c.neox, c.attn_factor, max_ctx, f16_cache};
-      for (Variant var : {Variant{64, 1, true}, Variant{256, 2, true, 64}, Variant{64, 2, false}}) {
+      RopeOutput v_out = out;
+      v_out.first_row = qd + kvd;
+      for (Variant var : {Variant{64, 1, true}, Variant{256, 2, true, 64}, Variant{64, 2, false}})
+      for (bool split : {false, true}) {
         var.apply(kc);
         const std::string what = cat(tensor_type_name(c.type), c.neox ? " neox" : " original", " rotary ", c.rotary_dim,
                                      f16_cache ? " f16" : " f32", " cache, ", var.wg, " threads, ", var.kt, " lanes, ", var.un, " units",
-                                     var.subgroups ? ", subgroups" : "");
+                                     var.subgroups ? ", subgroups" : "", split ? ", q | k and v apart" : "");
         MatMul fused(kc, w, xb, q2b, 1, false, {}, {{&kb, kvd}, {&vb, kvd}});
-        ASSERT_TRUE(fused.use_quantized_input(xq.output()));
-        ASSERT_TRUE(fused.rope_output(out)) << what;
-        submit([&](gpu::Recorder& rec) { fused.record(rec, {1, pos}); });
+        MatMul fused_qk(kc, wqk, xb, q2b, 1, false, {}, {{&kb, kvd}}), fused_v(kc, wv, xb, vb, 1, false);
+        for (MatMul* mm : {&fused, &fused_qk, &fused_v}) ASSERT_TRUE(mm->use_quantized_input(xq.output()));
+        if (split) {
+          ASSERT_TRUE(fused_qk.rope_output(out)) << what;
+          ASSERT_TRUE(fused_v.rope_output(v_out)) << what;
+        } else {
+          ASSERT_TRUE(fused.rope_output(out)) << what;
+        }
+        submit([&](gpu::Recorder& rec) {
+          if (split) {
+            fused_qk.record(rec, {1, pos});
+            fused_v.record(rec, {1, pos});
+          } else {
+            fused.record(rec, {1, pos});
+          }
+        });
         EXPECT_LT(nmse(ctx.read_vector<float>(q2b, qd), q_ref), 1e-10) << what;
         for (int part = 0; part < 2; ++part) {
           const std::vector<uint32_t>& ref = part == 0 ? k_ref : v_ref;
@@ -635,10 +653,17 @@ TEST(MatMul, RopeOutputMatchesTheMatvecThenRopeKvWrite) {
           EXPECT_LT(nmse(a, b), f16_cache ? 1e-6 : 1e-10) << what << (part == 0 ? " k" : " v");
         }
       }
-      // Refused, nothing changed: q | k without v, neox with partial rotary, no int8 input yet.
+      // Refused, nothing changed: rows off the part boundaries (q | k said to start a head in, or
+      // at v so that it runs past v's end), neox with partial rotary, no int8 input yet.
       MatMul two(kc, wqk, xb, q2b, 1, false, {}, {{&kb, kvd}});
       ASSERT_TRUE(two.use_quantized_input(xq.output()));
-      EXPECT_FALSE(two.rope_output(out));
+      RopeOutput off = out;
+      for (uint32_t first : {c.head_dim, qd + kvd}) {
+        off.first_row = first;
+        EXPECT_FALSE(two.can_rope_output(off)) << first;
+        EXPECT_FALSE(two.rope_output(off)) << first;
+      }
+      EXPECT_FALSE(two.writes_rope_output());
       MatMul no_q8(kc, w, xb, q2b, 1, false, {}, {{&kb, kvd}, {&vb, kvd}});
       EXPECT_FALSE(no_q8.rope_output(out));
       RopeOutput partial = out;

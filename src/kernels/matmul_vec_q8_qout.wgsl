@@ -7,9 +7,9 @@
 //   RESIDUAL: y (+)= W x as ever (the residual stream), then the block of y * norm weight with its
 //             sum of squares of y: an RMSNorm input as quantize_x.wgsl leaves it (the consumer
 //             applies 1 / rms).
-//   ROPE:     (not quantized) a decode step's stacked q | k | v: q and k rotated (RoPE at rp.pos),
-//             q to y, k and v straight into row rp.pos of the KV caches, so no RoPE / cache-write
-//             pass runs before the attention. With NEOX a block takes rows 16j.. and their
+//   ROPE:     (not quantized) a decode step's q | k | v, or whole parts of it from row
+//             rp.first_row on: q and k rotated (RoPE at rp.pos), q to y, k and v straight into
+//             row rp.pos of the KV caches, so no RoPE / cache-write pass runs before the attention. With NEOX a block takes rows 16j.. and their
 //             partners head_dim / 2 + 16j.. of one head, so every rotated pair is in one block.
 // Threads: KT lanes along K times WG / KT row slices; lane l of slice s sums units l, l + KT,
 // ... of rows s, s + RS, ... (RPT rows). A lane takes UN units per batch, loading them all before
@@ -165,28 +165,30 @@ fn quantize_block(tid: u32, b: u32) {
 // four consecutive k or v rows each as one cache element of row rp.pos. Every invocation calls
 // it (a barrier). A block lies in one part: q, k, v are whole heads of head_dim (a multiple of 32).
 fn rope_block(tid: u32, b: u32) {
+  let q_rows = rp.n_heads * rp.head_dim;
+  let kv_dim = rp.n_kv_heads * rp.head_dim;
   if (tid < 32u) {
     let r = qout_row(tid, b);
+    let g = rp.first_row + r;  // the row within q | k | v
     var val = qo_val[tid];
-    let d = select(r - p.seg1, r, r < p.seg1) % rp.head_dim;  // k heads start at seg1
-    if (r < p.seg2 && d < rp.rotary_dim) {
+    let d = select(g - q_rows, g, g < q_rows) % rp.head_dim;  // k heads start at q_rows
+    if (g < q_rows + kv_dim && d < rp.rotary_dim) {
       let neox = rp.neox != 0u;
       let pr = rope_pair(d, rp.rotary_dim, neox);  // its partner is local row tid ^ 1 (tid ^ 16 with NEOX)
       let other = qo_val[select(tid ^ 1u, tid ^ 16u, neox)];
       val = rope_rotate(val, other, pr.first, rope_sincos(f32(rp.pos) * inv_freq[pr.i]) * rp.attn_factor);
     }
-    if (r < p.seg1) { y[r] = val; }
+    if (g < q_rows) { y[r] = val; }  // q rows lead the weight where it holds them
     qo_sq[tid] = val;
   }
   workgroupBarrier();
   if (tid < 8u) {
-    let r = qout_row(4u * tid, b);
-    let kv_dim = p.seg2 - p.seg1;
+    let g = rp.first_row + qout_row(4u * tid, b);
     let v4 = vec4<f32>(qo_sq[4u * tid], qo_sq[4u * tid + 1u], qo_sq[4u * tid + 2u], qo_sq[4u * tid + 3u]);
-    if (r >= p.seg2) {
-      v_cache[(rp.pos * kv_dim + r - p.seg2) / 4u] = kv_encode(v4);
-    } else if (r >= p.seg1) {
-      k_cache[(rp.pos * kv_dim + r - p.seg1) / 4u] = kv_encode(v4);
+    if (g >= q_rows + kv_dim) {
+      v_cache[(rp.pos * kv_dim + g - q_rows - kv_dim) / 4u] = kv_encode(v4);
+    } else if (g >= q_rows) {
+      k_cache[(rp.pos * kv_dim + g - q_rows) / 4u] = kv_encode(v4);
     }
   }
 }

@@ -19,11 +19,12 @@ class Rope {
   struct Params {
     uint32_t n_heads, n_kv_heads, head_dim, rotary_dim, neox, pos;
     float attn_factor;
+    uint32_t first_row = 0;  // MatMul::rope_output only: the weight's first row within q | k | v
     static constexpr auto fields = std::make_tuple(
         gpu::param("n_heads", &Params::n_heads), gpu::param("n_kv_heads", &Params::n_kv_heads),
         gpu::param("head_dim", &Params::head_dim),
         gpu::param("rotary_dim", &Params::rotary_dim), gpu::param("neox", &Params::neox), gpu::param("pos", &Params::pos),
-        gpu::param("attn_factor", &Params::attn_factor));
+        gpu::param("attn_factor", &Params::attn_factor), gpu::param("first_row", &Params::first_row));
   };
 
  private:
