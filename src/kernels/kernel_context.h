@@ -70,8 +70,8 @@ struct KernelContext {
   uint32_t qout_wg_rope = env_u32("WGLLM_QOUT_WG_ROPE");
   uint32_t qout_un_rope = env_u32("WGLLM_QOUT_UN_ROPE");
   // Lanes along K of those matvecs (32, 64, ...; 0 = the adapter's choice: 64 for the K-quant
-  // residuals on GPUs, else 32): more lanes leave each thread more rows,
-  // so one x load serves several weight loads. Per mode as above: $WGLLM_QOUT_KT, _KT_GATED, _KT_ROPE.
+  // residuals on GPUs, else 32): more lanes leave each thread more rows, so one x load serves
+  // several weight loads. Per mode as above: $WGLLM_QOUT_KT, _KT_GATED, _KT_ROPE.
   uint32_t qout_kt = env_u32("WGLLM_QOUT_KT");
   uint32_t qout_kt_gated = env_u32("WGLLM_QOUT_KT_GATED");
   uint32_t qout_kt_rope = env_u32("WGLLM_QOUT_KT_ROPE");

@@ -326,13 +326,11 @@ bool MatMul::can_rope_output(const RopeOutput& r) const {
   const uint32_t bounds[] = {0, q_rows, q_rows + kv_dim, q_rows + 2 * kv_dim};
   const auto boundary = [&](uint64_t row) { return std::find(std::begin(bounds), std::end(bounds), row) != std::end(bounds); };
   const uint64_t end_row = uint64_t(r.first_row) + w_.rows;
-  if (!boundary(r.first_row) || !boundary(end_row) || (r.first_row == 0 && seg1_ != std::min(w_.rows, q_rows)) ||
-      !matvec_q8_ || q8_spec_.entry != "main" || w_.chunks.size() != 1 || matvec_qout_ || accumulate_ ||
-      !r.k_cache || !r.v_cache || !r.inv_freq || r.head_dim % 32 != 0 || r.rotary_dim == 0 || r.rotary_dim % 2 || r.rotary_dim > r.head_dim ||
-      (r.neox && r.rotary_dim != r.head_dim) || (r.f16_cache && kc_.use_f16) ||
-      kc_.ctx.limits().max_storage_buffers_per_shader_stage < 8)
-    return false;
-  return true;
+  return boundary(r.first_row) && boundary(end_row) && (r.first_row != 0 || seg1_ == std::min(w_.rows, q_rows)) &&
+         matvec_q8_ && q8_spec_.entry == "main" && w_.chunks.size() == 1 && !matvec_qout_ && !accumulate_ && r.k_cache &&
+         r.v_cache && r.inv_freq && r.head_dim % 32 == 0 && r.rotary_dim != 0 && r.rotary_dim % 2 == 0 &&
+         r.rotary_dim <= r.head_dim && (!r.neox || r.rotary_dim == r.head_dim) && !(r.f16_cache && kc_.use_f16) &&
+         kc_.ctx.limits().max_storage_buffers_per_shader_stage >= 8;
 }
 
 bool MatMul::rope_output(const RopeOutput& r) {

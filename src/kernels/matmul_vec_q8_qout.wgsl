@@ -9,8 +9,9 @@
 //             applies 1 / rms).
 //   ROPE:     (not quantized) a decode step's q | k | v, or whole parts of it from row
 //             rp.first_row on: q and k rotated (RoPE at rp.pos), q to y, k and v straight into
-//             row rp.pos of the KV caches, so no RoPE / cache-write pass runs before the attention. With NEOX a block takes rows 16j.. and their
-//             partners head_dim / 2 + 16j.. of one head, so every rotated pair is in one block.
+//             row rp.pos of the KV caches, so no RoPE / cache-write pass runs before the
+//             attention. With NEOX a block takes rows 16j.. and their partners
+//             head_dim / 2 + 16j.. of one head, so every rotated pair is in one block.
 // Threads: KT lanes along K times WG / KT row slices; lane l of slice s sums units l, l + KT,
 // ... of rows s, s + RS, ... (RPT rows). A lane takes UN units per batch, loading them all before
 // the arithmetic, so a workgroup that owns few rows still keeps many loads in flight.

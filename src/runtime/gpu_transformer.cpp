@@ -363,6 +363,7 @@ struct GpuTransformer::Impl {
     const char* rope_env = std::getenv("WGLLM_ROPE_FUSED");
     if (kc.quantize_activations && !arch.qkv_bias && !arch.qk_norm && !(rope_env && std::string(rope_env) == "0"))
       for (LayerOps& L : layers) {
+        if (L.mm_k) continue;  // q, k, v all apart: the separate pass
         const kernels::RopeOutput r{&L.k_cache, &L.v_cache, &inv_freq, uint32_t(cfg.n_heads), uint32_t(cfg.n_kv_heads),
                                     uint32_t(cfg.head_dim), uint32_t(cfg.rope_dims), neox, cfg.rope_attn_factor,
                                     uint32_t(max_ctx), opt.f16_kv_cache};
@@ -370,9 +371,8 @@ struct GpuTransformer::Impl {
         // would rotate q a second time.
         kernels::RopeOutput rv = r;
         rv.first_row = uint32_t(cfg.q_dim() + cfg.kv_dim());
-        if (L.mm_k) continue;
-        if (L.mm_v && !(L.mm_q->can_rope_output(r) && L.mm_v->can_rope_output(rv))) continue;
-        L.rope_in_matvec = L.mm_q->rope_output(r) && (!L.mm_v || L.mm_v->rope_output(rv));
+        const bool both = L.mm_q->can_rope_output(r) && (!L.mm_v || L.mm_v->can_rope_output(rv));
+        L.rope_in_matvec = both && L.mm_q->rope_output(r) && (!L.mm_v || L.mm_v->rope_output(rv));
       }
   }
 
