@@ -141,9 +141,7 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
     matvec_groups_.emplace_back(kc.ctx, *matvec_, bv);
     matmat_groups_.emplace_back(kc.ctx, *matmat_, b);
   }
-  if (kc.quantize_activations && max_tokens > 1 &&
-      (w.type == TensorType::Q4_0 || w.type == TensorType::Q5_0 || w.type == TensorType::Q8_0))
-    setup_gemm_q8(x);
+  if (kc.quantize_activations && max_tokens > 1 && accepts_quantized_input()) setup_gemm_q8(x);
 }
 
 void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
@@ -165,11 +163,18 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   gemm_->x = kc_.gemm_x;
   gpu::KernelSpec q{"quantize_x_batch", "quantize_x_batch.wgsl", cat(kernel_source("quantize_x_batch.wgsl")), {}};
   gemm_->quantize = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(q));
-  const std::map<std::string, std::string> defines = {
-      {"TYPE", std::string(tensor_type_name(w_.type))}, {"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)},
-      {"TM", std::to_string(t.tm)}, {"TN", std::to_string(t.tn)}, {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}};
-  gpu::KernelSpec g{cat("matmat_q8_", tensor_type_name(w_.type)), "matmul_mat_q8.wgsl+matmul_store.wgsl",
-                    cat(kernel_source("matmul_mat_q8.wgsl"), kernel_source("matmul_store.wgsl")), defines};
+  // The form of a group's product (matmul_mat_q8.wgsl): one scale, a scale and a min, or a scale
+  // per half of 16.
+  const TensorType ty = w_.type;
+  const bool mins = ty == TensorType::Q5_1 || ty == TensorType::Q4_K, halves = ty == TensorType::Q6_K;
+  std::map<std::string, std::string> defines = weight_defines(ty);
+  defines.insert({{"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)}, {"TM", std::to_string(t.tm)},
+                  {"TN", std::to_string(t.tn)}, {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}, {"ENABLES", ""},
+                  {"WS", mins || halves ? "vec2<f32>" : "f32"}, {"ONE", mins || halves ? "//" : ""}, {"TWO", mins || halves ? "" : "//"},
+                  {"MINS", mins ? "" : "//"}, {"HALVES", halves ? "" : "//"}});
+  gpu::KernelSpec g{cat("matmat_q8_", tensor_type_name(ty)), "weights.wgsl+matmul_mat_q8.wgsl+matmul_store.wgsl",
+                    cat(kernel_source("weights.wgsl"), kernel_source("matmul_mat_q8.wgsl"), kernel_source("matmul_store.wgsl")),
+                    defines};
   gemm_->gemm = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(g));
   // The quantize pass reads n_tokens and cols from chunk 0's parameters.
   gemm_->quantize_group = gpu::BindGroup(kc_.ctx, *gemm_->quantize,

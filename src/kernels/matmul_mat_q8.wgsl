@@ -1,20 +1,24 @@
-// Prefill GEMM of 8-bit-or-smaller symmetric quant weights (Q4_0, Q5_0, Q8_0) with int8-quantized
-// activations (quantize_x_batch.wgsl): y[t][row_offset + r] (+)= sum_c W[r][c] * x[t][c].
-// Per block of 32 the product is d_w * d_x * sum_j q_j xq_j, the integer sum taken four products
-// at a time with dot4I8Packed (DP4A): 4 MACs per instruction and no weight conversion to float.
+// Prefill GEMM of the int8-decodable weights (Q4_0, Q5_0, Q5_1, Q8_0, Q4_K, Q6_K) with
+// int8-quantized activations (quantize_x_batch.wgsl): y[t][row_offset + r] (+)= sum_c W[r][c] x[t][c].
+// Per group of 32 columns the integer sum S = sum_j q_j xq_j is taken four products at a time
+// with dot4I8Packed (DP4A): 4 MACs per instruction and no weight conversion to float. A group's
+// weights are w_j = a q_j (+ b), so its product is one of (SCALE = the group's WS):
+//   ONE    (Q4_0, Q5_0, Q8_0; q_j signed): a dx S
+//   MINS   (Q5_1: b = m; Q4_K: a = d sc, b = -dmin m; q_j unsigned): a dx S + b dx sum_j xq_j
+//   HALVES (Q6_K: q_j - 32 signed, a scale per 16 elements): dx (a0 S_0..15 + a1 S_16..31)
+// (dx and dx sum_j xq_j are the x block's (d, d * sum)).
 //
 // A workgroup computes a tile of BM rows x BN tokens; thread (rg, tg) owns rows rg + i * RG
-// (i < TM) and tokens tg + j * TG (j < TN), a TM x TN register tile. The K loop takes KB blocks
-// of 32 columns at a time: the tile's weight blocks are staged in workgroup memory already as
-// signed int8 (Q4_0's nibbles minus 8 widened to bytes) with their f32 scale, and the x blocks
-// with theirs, so the inner loop is only 16-byte workgroup loads and DP4As. Staging reads KB
-// consecutive blocks per row (64..128 contiguous bytes); the inner loop's loads of a warp hit
-// RG distinct weight rows and TG distinct tokens (broadcasts), the rows padded by one vec4 so
-// that the staging writes spread across banks.
-// Defines: TYPE (Q4_0, Q5_0 or Q8_0), BM, BN, TM, TN, KB.
+// (i < TM) and tokens tg + j * TG (j < TN), a TM x TN register tile. The K loop takes KB groups
+// of 32 columns at a time: the tile's weight groups are staged in workgroup memory already as
+// int8 with their scales, and the x blocks with theirs, so the inner loop is only 16-byte
+// workgroup loads and DP4As. Staging reads KB consecutive groups per row (64..128 contiguous
+// bytes of Q4_0); the inner loop's loads of a warp hit RG distinct weight rows and TG distinct
+// tokens (broadcasts), the rows padded by one vec4 so that the staging writes spread across banks.
+// Appended to weights.wgsl (w4 / w1, f16_at, scale_min, q5_bytes, q6k_bytes). Defines: TYPE, BM,
+// BN, TM, TN, KB, WS (f32 for ONE, else vec2<f32>), line prefixes ONE / TWO (MINS or HALVES) /
+// MINS / HALVES.
 {{PARAMS}}
-@group(0) @binding(0) var<storage, read> w4: array<vec4<u32>>;   // region 0: the quants
-@group(0) @binding(1) var<storage, read> w1: array<u32>;         // region 1 at p.r1: f16 d per block; Q5_0: qh at p.r2
 @group(0) @binding(2) var<storage, read> xq: array<vec4<u32>>;   // [n_tokens][cols / 16] int8 x 16
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;    // [n_tokens][y_stride]
 @group(0) @binding(4) var<uniform> p: Params;
@@ -30,48 +34,68 @@ const TG: u32 = BN / TN;
 const WG: u32 = RG * TG;
 const BMP: u32 = BM + 1u;  // padded strides (see above)
 const BNP: u32 = BN + 1u;
+alias WS = {{WS}};
 
 var<workgroup> wq: array<vec4<u32>, 2u * KB * BMP>;  // [kb][half][row]: elements 16 h .. 16 h + 15
-var<workgroup> wd: array<f32, KB * BM>;              // [kb][row]
+var<workgroup> wd: array<WS, KB * BM>;               // [kb][row]
 var<workgroup> xs: array<vec4<u32>, 2u * KB * BNP>;  // [kb][half][token]
-var<workgroup> xds: array<f32, KB * BN>;             // [kb][token]
+var<workgroup> xds: array<f32, KB * BN>;             // [kb][token]: d
+{{MINS}}var<workgroup> xss: array<f32, KB * BN>;     // [kb][token]: d * sum
 
-// Nibbles 0..15 at bytes of `v` to signed bytes (n - 8): n ^ 8 is n - 8 as a 4-bit two's
-// complement; its bit 3 times 0x1E sets the high nibble (0x08 * 0x1E = 0xF0, no carries).
-fn signed_nibbles(v: u32) -> u32 {
-  let s = v ^ 0x08080808u;
-  return s | ((s & 0x08080808u) * 0x1Eu);
+// Group k of row `row`: 32 int8 q_j (two vec4) and the scales of the product's form above
+// (ONE: s.x; every type's function compiles, so all carry two).
+struct WGroup {
+  q: array<vec4<u32>, 2>,
+  s: vec2<f32>,
+}
+fn staged_scale(s: vec2<f32>) -> WS {
+{{ONE}}  return s.x;
+{{TWO}}  return s;
 }
 
-// Block `blk` of the chunk as 32 signed bytes (two vec4) and its scale.
-fn weight_block_Q4_0(blk: u32) -> array<vec4<u32>, 2> {
+// Bytes q in 0..2^bits - 1 to signed q - 2^(bits - 1): the xor flips the top bit, giving q - 2^(bits - 1)
+// as a two's complement of `bits` bits; the multiply copies a set top bit into bits bits .. 7
+// (e.g. 0x08 * 0x1E = 0xF0 for nibbles: no carries between bytes).
+fn signed_bytes(v: vec4<u32>, bits: u32) -> vec4<u32> {
+  let top = vec4<u32>(0x01010101u << (bits - 1u));
+  let s = v ^ top;
+  return s | ((s & top) * vec4<u32>((0xFFu >> bits) << 1u));
+}
+
+fn weight_group_Q4_0(row: u32, k: u32) -> WGroup {
+  let blk = row * (p.cols / 32u) + k;
   let q = w4[blk];
   let m = vec4<u32>(0x0F0F0F0Fu);
-  let lo = q & m;
-  let hi = (q >> vec4<u32>(4u)) & m;
-  return array<vec4<u32>, 2>(
-      vec4<u32>(signed_nibbles(lo.x), signed_nibbles(lo.y), signed_nibbles(lo.z), signed_nibbles(lo.w)),
-      vec4<u32>(signed_nibbles(hi.x), signed_nibbles(hi.y), signed_nibbles(hi.z), signed_nibbles(hi.w)));
+  return WGroup(array<vec4<u32>, 2>(signed_bytes(q & m, 4u), signed_bytes((q >> vec4<u32>(4u)) & m, 4u)), vec2<f32>(f16_at(p.r1, blk), 0.0));
 }
-// Q5_0: the nibbles plus the fifth bit of each byte (bit i of qh for element i) are q in 0..31;
-// q ^ 16 is q - 16 as a 5-bit two's complement, and its bit 4 times 0x0F sets bits 4..7.
-fn signed_q5(v: u32, qh: u32, shift: u32) -> u32 {
-  let fifth = ((((qh >> shift) & 0xFu) * 0x00204081u) & 0x01010101u) << 4u;  // bit b of the 4 -> bit 4 of byte b
-  let s = (v | fifth) ^ 0x10101010u;
-  return s | ((s & 0x10101010u) * 0x0Fu);
+fn weight_group_Q5_0(row: u32, k: u32) -> WGroup {
+  let blk = row * (p.cols / 32u) + k;
+  let q = q5_bytes(blk);
+  return WGroup(array<vec4<u32>, 2>(signed_bytes(q[0], 5u), signed_bytes(q[1], 5u)), vec2<f32>(f16_at(p.r1, blk), 0.0));
 }
-fn weight_block_Q5_0(blk: u32) -> array<vec4<u32>, 2> {
-  let q = w4[blk];
-  let qh = w1[p.r2 + blk];
+fn weight_group_Q5_1(row: u32, k: u32) -> WGroup {
+  let blk = row * (p.cols / 32u) + k;
+  return WGroup(q5_bytes(blk), unpack2x16float(w1[p.r1 + blk]));
+}
+fn weight_group_Q8_0(row: u32, k: u32) -> WGroup {
+  let blk = row * (p.cols / 32u) + k;
+  return WGroup(array<vec4<u32>, 2>(w4[2u * blk], w4[2u * blk + 1u]), vec2<f32>(f16_at(p.r1, blk), 0.0));
+}
+// Sub-block g of a 256-element block: nibble g % 2 of quant bytes 32 (g / 2) .. + 32.
+fn weight_group_Q4_K(row: u32, k: u32) -> WGroup {
+  _ = &w1;  // every type binds both views (a fixed bind group layout); Q4_K reads only w4
+  let blk = row * (p.cols / 256u) + k / 8u;
+  let g = k % 8u;
+  let sh = vec4<u32>(4u * (g & 1u));
   let m = vec4<u32>(0x0F0F0F0Fu);
-  let lo = q & m;
-  let hi = (q >> vec4<u32>(4u)) & m;
-  return array<vec4<u32>, 2>(
-      vec4<u32>(signed_q5(lo.x, qh, 0u), signed_q5(lo.y, qh, 4u), signed_q5(lo.z, qh, 8u), signed_q5(lo.w, qh, 12u)),
-      vec4<u32>(signed_q5(hi.x, qh, 16u), signed_q5(hi.y, qh, 20u), signed_q5(hi.z, qh, 24u), signed_q5(hi.w, qh, 28u)));
+  let sm = scale_min(w4[p.r1 / 4u + blk], g);
+  return WGroup(array<vec4<u32>, 2>((w4[8u * blk + 2u * (g / 2u)] >> sh) & m, (w4[8u * blk + 2u * (g / 2u) + 1u] >> sh) & m),
+                vec2<f32>(sm.x, -sm.y));
 }
-fn weight_block_Q8_0(blk: u32) -> array<vec4<u32>, 2> {
-  return array<vec4<u32>, 2>(w4[2u * blk], w4[2u * blk + 1u]);
+fn weight_group_Q6_K(row: u32, k: u32) -> WGroup {
+  let blk = row * (p.cols / 256u) + k / 8u;
+  let q = q6k_bytes(blk, k % 8u);
+  return WGroup(array<vec4<u32>, 2>(signed_bytes(q[0], 6u), signed_bytes(q[1], 6u)), q6k_scales(blk, k % 8u));
 }
 
 // An exact i32 -> f32 for |s| < 2^22 without a conversion instruction (a quarter-rate op on
@@ -97,32 +121,28 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
     for (var i = tid; i < KB * BM; i += WG) {
       let kb = i % KB;
       let r = i / KB;
-      var q = array<vec4<u32>, 2>(vec4<u32>(0u), vec4<u32>(0u));
-      var d = 0.0;
-      if (r0 + r < p.chunk_rows && k0 + kb < nb) {
-        let blk = (r0 + r) * nb + k0 + kb;
-        q = weight_block_{{TYPE}}(blk);
-        d = unpack2x16float(w1[p.r1 + blk / 2u])[blk & 1u];
-      }
-      wq[2u * kb * BMP + r] = q[0];
-      wq[(2u * kb + 1u) * BMP + r] = q[1];
-      wd[kb * BM + r] = d;
+      var g = WGroup(array<vec4<u32>, 2>(vec4<u32>(0u), vec4<u32>(0u)), vec2<f32>(0.0));
+      if (r0 + r < p.chunk_rows && k0 + kb < nb) { g = weight_group_{{TYPE}}(r0 + r, k0 + kb); }
+      wq[2u * kb * BMP + r] = g.q[0];
+      wq[(2u * kb + 1u) * BMP + r] = g.q[1];
+      wd[kb * BM + r] = staged_scale(g.s);
     }
     for (var i = tid; i < KB * BN; i += WG) {
       let kb = i % KB;
       let t = i / KB;
       var a = vec4<u32>(0u);
       var b = vec4<u32>(0u);
-      var d = 0.0;
+      var d = vec2<f32>(0.0);
       if (t0 + t < p.n_tokens && k0 + kb < nb) {
         let blk = (t0 + t) * nb + k0 + kb;
         a = xq[2u * blk];
         b = xq[2u * blk + 1u];
-        d = xd[blk].x;
+        d = xd[blk];
       }
       xs[2u * kb * BNP + t] = a;
       xs[(2u * kb + 1u) * BNP + t] = b;
-      xds[kb * BN + t] = d;
+      xds[kb * BN + t] = d.x;
+{{MINS}}      xss[kb * BN + t] = d.y;
     }
     workgroupBarrier();
     let kn = min(KB, nb - k0);
@@ -130,11 +150,13 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
       var xa: array<vec4<u32>, TN>;
       var xb: array<vec4<u32>, TN>;
       var dx: array<f32, TN>;
+{{MINS}}      var dxs: array<f32, TN>;
       for (var j = 0u; j < TN; j++) {
         let t = tg + j * TG;
         xa[j] = xs[2u * kb * BNP + t];
         xb[j] = xs[(2u * kb + 1u) * BNP + t];
         dx[j] = xds[kb * BN + t];
+{{MINS}}        dxs[j] = xss[kb * BN + t];
       }
       for (var i = 0u; i < TM; i++) {
         let r = rg + i * RG;
@@ -147,11 +169,15 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
           s += dot4I8Packed(wa.y, xa[j].y);
           s += dot4I8Packed(wa.z, xa[j].z);
           s += dot4I8Packed(wa.w, xa[j].w);
+{{HALVES}}          let s0 = magic_to_f32(s);
+{{HALVES}}          s = MAGIC;
           s += dot4I8Packed(wb.x, xb[j].x);
           s += dot4I8Packed(wb.y, xb[j].y);
           s += dot4I8Packed(wb.z, xb[j].z);
           s += dot4I8Packed(wb.w, xb[j].w);
-          acc[i][j] = fma(dw, magic_to_f32(s) * dx[j], acc[i][j]);
+{{ONE}}          acc[i][j] = fma(dw, magic_to_f32(s) * dx[j], acc[i][j]);
+{{MINS}}          acc[i][j] = fma(dw.x, magic_to_f32(s) * dx[j], fma(dw.y, dxs[j], acc[i][j]));
+{{HALVES}}          acc[i][j] = fma(fma(dw.x, s0, dw.y * magic_to_f32(s)), dx[j], acc[i][j]);
         }
       }
     }

@@ -190,7 +190,7 @@ TEST(MatMul, ChunkedWeightsMatchUnchunkedExactly) {
       Rng rng(seed);
       const auto x = random_vector(size_t(max_tokens) * c, rng);
       const auto y0 = random_vector(size_t(max_tokens) * rows, rng);
-      for (bool q8 : {false, true})  // f32 activations, then int8 ones (the GEMM; Q4_0, Q5_0 and Q8_0 only)
+      for (bool q8 : {false, true})  // f32 activations, then int8 ones (the GEMM for the int8-decodable types)
         for (bool acc : {false, true}) {
           kw.quantize_activations = ks.quantize_activations = q8;
           const auto a = run_matmul(kw, m, t, x, y0, {1, 3}, max_tokens, acc);
@@ -217,7 +217,8 @@ std::vector<float> quantize_blocks(const std::vector<float>& x) {
 }
 
 // Steps of several tokens with int8-quantized activations (quantize_x_batch + the DP4A GEMM), for
-// every tile preset, at odd row / block / token counts (3 tokens: one partial tile; 70: several
+// every type the GEMM takes (each form of a group product: one scale, scale and min, two halves)
+// and tile preset, at odd row / block / token counts (3 tokens: one partial tile; 70: several
 // tiles, the last partial).
 // Against the reference on x quantized the same way on the CPU, the integer path is exact up to
 // f32 sums (~5e-15 here; a rare rounding tie resolved differently adds ~5e-10): NMSE < 1e-8.
@@ -231,8 +232,10 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
   uint64_t seed = 300;
   for (uint32_t preset : {1u, 2u, 3u, 4u}) {
     kc.gemm_tile = preset;
-    for (TensorType t : {TensorType::Q4_0, TensorType::Q5_0, TensorType::Q8_0}) {
-      const std::tuple<uint32_t, uint32_t, bool> shapes[] = {{37, 288, false}, {131, 96, true}};
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0, TensorType::Q4_K,
+                         TensorType::Q6_K}) {
+      const std::vector<uint32_t> cols = test_cols(t);  // 3 and 9 groups of 32; 8 and 24 for the K-quants
+      const std::tuple<uint32_t, uint32_t, bool> shapes[] = {{37, cols[1], false}, {131, cols[0], true}};
       for (auto [rows, c, acc] : shapes) {
         const Matrix m = random_matrix(t, rows, c, ++seed);
         Rng rng(seed * 3);

@@ -47,32 +47,22 @@ fn group_dot_Q4_0(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>)
   return d * (dx.x * f32(s) - 8.0 * dx.y);
 }
 
-// The fifth bits of Q5 elements `shift` .. shift + 3 (bits of qh) as 0x10 in each byte: the
-// multiply copies the 4 bits to bit offsets 0, 7, 14, 21 (no overlaps, so no carries) and the
-// mask keeps bit b at bit 8b.
-fn fifth_bytes(qh: u32, shift: u32) -> u32 {
-  return ((((qh >> shift) & 0xFu) * 0x00204081u) & 0x01010101u) << 4u;
-}
-
-// sum_j q_j xq_j over a Q5_0 / Q5_1 block (quants w4[blk], fifth bits qh) with unsigned 5-bit q_j.
-fn q5_idot(blk: u32, qh: u32, xa: vec4<u32>, xb: vec4<u32>) -> i32 {
-  let q = w4[blk];
-  let lo = (q & vec4<u32>(LOW)) | vec4<u32>(fifth_bytes(qh, 0u), fifth_bytes(qh, 4u), fifth_bytes(qh, 8u), fifth_bytes(qh, 12u));
-  let hi = ((q >> vec4<u32>(4u)) & vec4<u32>(LOW)) |
-           vec4<u32>(fifth_bytes(qh, 16u), fifth_bytes(qh, 20u), fifth_bytes(qh, 24u), fifth_bytes(qh, 28u));
-  return dot4I8Packed(lo.x, xa.x) + dot4I8Packed(lo.y, xa.y) + dot4I8Packed(lo.z, xa.z) + dot4I8Packed(lo.w, xa.w) +
-         dot4I8Packed(hi.x, xb.x) + dot4I8Packed(hi.y, xb.y) + dot4I8Packed(hi.z, xb.z) + dot4I8Packed(hi.w, xb.w);
+// sum_j q_j xq_j over a Q5_0 / Q5_1 block with unsigned 5-bit q_j (q5_bytes, weights.wgsl).
+fn q5_idot(blk: u32, xa: vec4<u32>, xb: vec4<u32>) -> i32 {
+  let q = q5_bytes(blk);
+  return dot4I8Packed(q[0].x, xa.x) + dot4I8Packed(q[0].y, xa.y) + dot4I8Packed(q[0].z, xa.z) + dot4I8Packed(q[0].w, xa.w) +
+         dot4I8Packed(q[1].x, xb.x) + dot4I8Packed(q[1].y, xb.y) + dot4I8Packed(q[1].z, xb.z) + dot4I8Packed(q[1].w, xb.w);
 }
 
 fn group_dot_Q5_0(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
   let blk = row * (p.cols / 32u) + k;
-  let s = q5_idot(blk, w1[p.r2 + blk], xa, xb);
+  let s = q5_idot(blk, xa, xb);
   return f16_at(p.r1, blk) * (dx.x * f32(s) - 16.0 * dx.y);
 }
 
 fn group_dot_Q5_1(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
   let blk = row * (p.cols / 32u) + k;
-  let s = q5_idot(blk, w1[p.r2 + blk], xa, xb);
+  let s = q5_idot(blk, xa, xb);
   let dm = unpack2x16float(w1[p.r1 + blk]);
   return dm.x * dx.x * f32(s) + dm.y * dx.y;
 }
@@ -91,31 +81,19 @@ fn group_dot_Q4_K(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>)
   return sm.x * dx.x * f32(s) - sm.y * dx.y;
 }
 
-// Q6_K group g of a 256-element block (the layout of decode_Q6_K, weights.wgsl): 6-bit q_j as
-// bytes 0..63 from a nibble of ql and two bits of qh, one i8 scale per 16-element half.
+// Q6_K group g of a 256-element block: 6-bit q_j as bytes 0..63, one i8 scale per 16-element half
+// (q6k_bytes, q6k_scales: weights.wgsl).
 fn group_dot_Q6_K(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
   let blk = row * (p.cols / 256u) + k / 8u;
   let g = k % 8u;
-  let hf = g / 4u;
-  let c = g % 4u;
-  let d = f16_at(p.r2, blk);
-  let sc = w1[p.r1 + 4u * blk + g / 2u];
-  let s0 = d * f32(bitcast<i32>(sc << (24u - 16u * (g & 1u))) >> 24u);
-  let s1 = d * f32(bitcast<i32>(sc << (16u - 16u * (g & 1u))) >> 24u);
-  let la = w4[12u * blk + 4u * hf + 2u * (c & 1u)];
-  let lb = w4[12u * blk + 4u * hf + 2u * (c & 1u) + 1u];
-  let ha = w4[12u * blk + 8u + 2u * hf];
-  let hb = w4[12u * blk + 8u + 2u * hf + 1u];
-  let ns = vec4<u32>(4u * (c / 2u));
-  let cs = vec4<u32>(2u * c);
-  let qa = ((la >> ns) & vec4<u32>(LOW)) | (((ha >> cs) & vec4<u32>(0x03030303u)) << vec4<u32>(4u));
-  let qb = ((lb >> ns) & vec4<u32>(LOW)) | (((hb >> cs) & vec4<u32>(0x03030303u)) << vec4<u32>(4u));
+  let sc = q6k_scales(blk, g);
+  let q = q6k_bytes(blk, g);
   let ones = 0x01010101u;
-  let sa = dot4I8Packed(qa.x, xa.x) + dot4I8Packed(qa.y, xa.y) + dot4I8Packed(qa.z, xa.z) + dot4I8Packed(qa.w, xa.w);
-  let sb = dot4I8Packed(qb.x, xb.x) + dot4I8Packed(qb.y, xb.y) + dot4I8Packed(qb.z, xb.z) + dot4I8Packed(qb.w, xb.w);
+  let sa = dot4I8Packed(q[0].x, xa.x) + dot4I8Packed(q[0].y, xa.y) + dot4I8Packed(q[0].z, xa.z) + dot4I8Packed(q[0].w, xa.w);
+  let sb = dot4I8Packed(q[1].x, xb.x) + dot4I8Packed(q[1].y, xb.y) + dot4I8Packed(q[1].z, xb.z) + dot4I8Packed(q[1].w, xb.w);
   let ta = dot4I8Packed(ones, xa.x) + dot4I8Packed(ones, xa.y) + dot4I8Packed(ones, xa.z) + dot4I8Packed(ones, xa.w);
   let tb = dot4I8Packed(ones, xb.x) + dot4I8Packed(ones, xb.y) + dot4I8Packed(ones, xb.z) + dot4I8Packed(ones, xb.w);
-  return dx.x * (s0 * f32(sa - 32 * ta) + s1 * f32(sb - 32 * tb));
+  return dx.x * (sc.x * f32(sa - 32 * ta) + sc.y * f32(sb - 32 * tb));
 }
 
 // Q8_0 group = block: 32 signed bytes.

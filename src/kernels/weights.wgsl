@@ -194,6 +194,51 @@ fn decode_Q6_K(blk: u32, g: u32) -> Group {
   return o;
 }
 
+// Byte-packed quants for the int8 kernels (matmul_vec_q8.wgsl, matmul_mat_q8.wgsl), which take
+// 32 elements as two vec4 of bytes (elements 0..15, 16..31) for dot4I8Packed.
+
+// The fifth bits of Q5 elements `shift` .. shift + 3 (bits of qh) as 0x10 in each byte: the
+// multiply copies the 4 bits to bit offsets 0, 7, 14, 21 (no overlaps, so no carries) and the
+// mask keeps bit b at bit 8b.
+fn fifth_bytes(qh: u32, shift: u32) -> u32 {
+  return ((((qh >> shift) & 0xFu) * 0x00204081u) & 0x01010101u) << 4u;
+}
+
+// A Q5_0 / Q5_1 block's q_j in 0..31: the nibbles of w4[blk] and bit j of qh (region 2).
+fn q5_bytes(blk: u32) -> array<vec4<u32>, 2> {
+  let q = w4[blk];
+  let qh = w1[p.r2 + blk];
+  let m = vec4<u32>(0x0F0F0F0Fu);
+  return array<vec4<u32>, 2>(
+      (q & m) | vec4<u32>(fifth_bytes(qh, 0u), fifth_bytes(qh, 4u), fifth_bytes(qh, 8u), fifth_bytes(qh, 12u)),
+      ((q >> vec4<u32>(4u)) & m) | vec4<u32>(fifth_bytes(qh, 16u), fifth_bytes(qh, 20u), fifth_bytes(qh, 24u), fifth_bytes(qh, 28u)));
+}
+
+// Q6_K group g of block blk (decode_Q6_K's layout): q_j in 0..63 from a nibble of ql and two
+// bits of qh.
+fn q6k_bytes(blk: u32, g: u32) -> array<vec4<u32>, 2> {
+  let hf = g / 4u;
+  let c = g % 4u;
+  let la = w4[12u * blk + 4u * hf + 2u * (c & 1u)];
+  let lb = w4[12u * blk + 4u * hf + 2u * (c & 1u) + 1u];
+  let ha = w4[12u * blk + 8u + 2u * hf];
+  let hb = w4[12u * blk + 8u + 2u * hf + 1u];
+  let ns = vec4<u32>(4u * (c / 2u));
+  let cs = vec4<u32>(2u * c);
+  let m = vec4<u32>(0x0F0F0F0Fu);
+  let m2 = vec4<u32>(0x03030303u);
+  return array<vec4<u32>, 2>(((la >> ns) & m) | (((ha >> cs) & m2) << vec4<u32>(4u)),
+                             ((lb >> ns) & m) | (((hb >> cs) & m2) << vec4<u32>(4u)));
+}
+
+// d * scale of Q6_K group g's two halves (elements 0..15, 16..31): i8 scales 2g, 2g + 1.
+fn q6k_scales(blk: u32, g: u32) -> vec2<f32> {
+  let d = f16_at(p.r2, blk);
+  let sc = w1[p.r1 + 4u * blk + g / 2u];
+  return d * vec2<f32>(f32(bitcast<i32>(sc << (24u - 16u * (g & 1u))) >> 24u),
+                       f32(bitcast<i32>(sc << (16u - 16u * (g & 1u))) >> 24u));
+}
+
 fn load_group(row: u32, k: u32) -> Group {
   _ = &w4;  // every type binds both views, though some read only one (fixed bind group layout)
   _ = &w1;
