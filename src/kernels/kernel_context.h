@@ -52,8 +52,9 @@ struct KernelContext {
     const char* v = std::getenv(name);
     return v ? uint32_t(std::strtoul(v, nullptr, 10)) : 0;
   }
-  // Steps of several tokens multiply Q4_0 / Q5_0 / Q8_0 weights by int8-quantized activations (an int8
-  // GEMM with DP4A, matmul_mat_q8.wgsl) instead of f32 ones. Off on CPU adapters (no DP4A there).
+  // Steps of several tokens multiply the int8-decodable weights (Q4_0, Q5_0, Q5_1, Q8_0, Q4_K, Q6_K)
+  // by int8-quantized activations (an int8 GEMM with DP4A, matmul_mat_q8.wgsl) instead of f32
+  // ones. Off on CPU adapters (no DP4A there).
   bool quantize_activations;
   // Threads of the matvecs that write their consumer's int8 input (matmul_vec_q8_qout.wgsl);
   // 0 = the adapter's choice. Also $WGLLM_QOUT_WG.
@@ -75,6 +76,12 @@ struct KernelContext {
   uint32_t qout_kt = env_u32("WGLLM_QOUT_KT");
   uint32_t qout_kt_gated = env_u32("WGLLM_QOUT_KT_GATED");
   uint32_t qout_kt_rope = env_u32("WGLLM_QOUT_KT_ROPE");
+  // The three for a residual matvec whose K is at most its rows (the attention's output
+  // projection: few units of K per lane), when it should differ from the other residuals (down);
+  // 0 = as qout_*. $WGLLM_QOUT_WG_SHORT, _UN_SHORT, _KT_SHORT.
+  uint32_t qout_wg_short = env_u32("WGLLM_QOUT_WG_SHORT");
+  uint32_t qout_un_short = env_u32("WGLLM_QOUT_UN_SHORT");
+  uint32_t qout_kt_short = env_u32("WGLLM_QOUT_KT_SHORT");
   bool qout_subgroups = !env_is_zero("WGLLM_QOUT_SG");
   // Decode attention: keys per split (0 = the op's default), K and V loads in flight per
   // invocation (0 = 4). Tuning knobs, also from $WGLLM_ATTN_SPLIT / $WGLLM_ATTN_KL / $WGLLM_ATTN_VL.

@@ -24,9 +24,11 @@ struct GemmTile {
 };
 constexpr GemmTile kGemmTiles[] = {
     {16, 8, 2, 2, 2},    // 1: CPU adapters: 32 threads, small and quick to compile
-    {64, 64, 4, 4, 4},   // 2: GPUs: 256 threads, 20 KiB of workgroup memory
-    {128, 64, 8, 4, 2},  // 3: GPUs, a larger register tile: 256 threads, 14 KiB
-    {64, 32, 4, 4, 4},   // 4: GPUs, twice the workgroups of 2 for short batches: 128 threads
+    {64, 64, 4, 4, 4},   // 2: 256 threads, 20 KiB of workgroup memory
+    {128, 64, 8, 4, 2},  // 3: a larger register tile: 256 threads, 14 KiB
+    {64, 32, 4, 4, 4},   // 4: GPUs: twice the workgroups of 2, 128 threads. With the next K step
+                         //    prefetched into registers it beat 2 on the H200 (8B prefill at 512:
+                         //    Q4_0 3,128 vs 3,071 tok/s, Q4_K_M 2,802 vs 2,704; docs/perf-notes.md #25)
 };
 
 }  // namespace
@@ -146,7 +148,7 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
 
 void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
-  const uint32_t preset = kc_.gemm_tile ? kc_.gemm_tile : cpu ? 1 : 2;
+  const uint32_t preset = kc_.gemm_tile ? kc_.gemm_tile : cpu ? 1 : 4;
   if (preset > std::size(kGemmTiles)) fail("matmul '", w_.name, "': no GEMM tile preset ", preset);
   gemm_ = std::make_unique<GemmQ8>();
   const GemmTile t = gemm_->tile = kGemmTiles[preset - 1];
@@ -250,13 +252,15 @@ gpu::KernelSpec MatMul::qout_spec(const std::string& mode, bool gated, bool rope
   // the gated gate | up (448 blocks) 256 threads with 4 units per batch, +1 % over 1,024 x 1 and
   // clearly ahead on the H200 (419 vs 409 tok/s). CPU adapters run workgroups as loops: few threads.
   const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
-  // A knob's mode-specific setting (ROPE, GATED) where set, else its plain one; 0 is unset.
-  auto pick = [&](uint32_t plain, uint32_t gated_knob, uint32_t rope_knob) {
-    return rope && rope_knob ? rope_knob : gated && gated_knob ? gated_knob : plain;
+  // A knob's mode-specific setting (ROPE, GATED, a residual of short K) where set, else its plain
+  // one; 0 is unset.
+  const bool short_k = !gated && !rope && w_.cols <= w_.rows;
+  auto pick = [&](uint32_t plain, uint32_t gated_knob, uint32_t rope_knob, uint32_t short_knob) {
+    return rope && rope_knob ? rope_knob : gated && gated_knob ? gated_knob : short_k && short_knob ? short_knob : plain;
   };
-  const uint32_t wg_knob = pick(kc_.qout_wg, kc_.qout_wg_gated, kc_.qout_wg_rope);
-  const uint32_t un_knob = pick(kc_.qout_un, kc_.qout_un_gated, kc_.qout_un_rope);
-  const uint32_t kt_knob = pick(kc_.qout_kt, kc_.qout_kt_gated, kc_.qout_kt_rope);
+  const uint32_t wg_knob = pick(kc_.qout_wg, kc_.qout_wg_gated, kc_.qout_wg_rope, kc_.qout_wg_short);
+  const uint32_t un_knob = pick(kc_.qout_un, kc_.qout_un_gated, kc_.qout_un_rope, kc_.qout_un_short);
+  const uint32_t kt_knob = pick(kc_.qout_kt, kc_.qout_kt_gated, kc_.qout_kt_rope, kc_.qout_kt_short);
   // Q4_K walks sub-block pairs (two x groups per unit): four units per batch is too many registers
   // there (H100: Q4_K_M 8B 250 -> 239 tok/s), so its gate | up takes 256 threads x 1 unit, its
   // q | k | v 512 threads, and the K-quant residuals 64 lanes along K (2 rows per thread per x

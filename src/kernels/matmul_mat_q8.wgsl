@@ -15,7 +15,7 @@
 // workgroup loads and DP4As. Staging reads KB consecutive groups per row (64..128 contiguous
 // bytes of Q4_0); the inner loop's loads of a warp hit RG distinct weight rows and TG distinct
 // tokens (broadcasts), the rows padded by one vec4 so that the staging writes spread across banks.
-// Appended to weights.wgsl (w4 / w1, f16_at, scale_min, q5_bytes, q6k_bytes). Defines: TYPE, BM,
+// Appended to weights.wgsl (w4 / w1, scale_min, q5_bytes_of, q6k_bytes_of, ...). Defines: TYPE, BM,
 // BN, TM, TN, KB, WS (f32 for ONE, else vec2<f32>), line prefixes ONE / TWO (MINS or HALVES) /
 // MINS / HALVES.
 {{PARAMS}}
@@ -62,40 +62,113 @@ fn signed_bytes(v: vec4<u32>, bits: u32) -> vec4<u32> {
   return s | ((s & top) * vec4<u32>((0xFFu >> bits) << 1u));
 }
 
-fn weight_group_Q4_0(row: u32, k: u32) -> WGroup {
+// Staging is split in two so that a K step's global loads can be issued before the previous
+// step's arithmetic and used after it: weight_words_TYPE(row, k) only loads group k of `row`
+// (WRaw: each type fills what it needs, the rest is dead code to the compiler; all zeros decode
+// to a zero scale), weight_group_TYPE(raw) decodes it.
+struct WRaw {
+  q: array<vec4<u32>, 4>,
+  s: vec4<u32>,
+}
+// The f16 scale at half `parity` of word `word` (f16_at on loaded words).
+fn half_of(word: u32, parity: u32) -> f32 { return unpack2x16float(word)[parity]; }
+
+fn weight_words_Q4_0(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
-  let q = w4[blk];
+  var r: WRaw;
+  r.q[0] = w4[blk];
+  r.s = vec4<u32>(w1[p.r1 + blk / 2u], blk & 1u, 0u, 0u);
+  return r;
+}
+fn weight_group_Q4_0(r: WRaw) -> WGroup {
   let m = vec4<u32>(0x0F0F0F0Fu);
-  return WGroup(array<vec4<u32>, 2>(signed_bytes(q & m, 4u), signed_bytes((q >> vec4<u32>(4u)) & m, 4u)), vec2<f32>(f16_at(p.r1, blk), 0.0));
+  return WGroup(array<vec4<u32>, 2>(signed_bytes(r.q[0] & m, 4u), signed_bytes((r.q[0] >> vec4<u32>(4u)) & m, 4u)),
+                vec2<f32>(half_of(r.s.x, r.s.y), 0.0));
 }
-fn weight_group_Q5_0(row: u32, k: u32) -> WGroup {
+fn weight_words_Q5_0(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
-  let q = q5_bytes(blk);
-  return WGroup(array<vec4<u32>, 2>(signed_bytes(q[0], 5u), signed_bytes(q[1], 5u)), vec2<f32>(f16_at(p.r1, blk), 0.0));
+  var r: WRaw;
+  r.q[0] = w4[blk];
+  r.s = vec4<u32>(w1[p.r1 + blk / 2u], blk & 1u, w1[p.r2 + blk], 0u);
+  return r;
 }
-fn weight_group_Q5_1(row: u32, k: u32) -> WGroup {
+fn weight_group_Q5_0(r: WRaw) -> WGroup {
+  let q = q5_bytes_of(r.q[0], r.s.z);
+  return WGroup(array<vec4<u32>, 2>(signed_bytes(q[0], 5u), signed_bytes(q[1], 5u)), vec2<f32>(half_of(r.s.x, r.s.y), 0.0));
+}
+fn weight_words_Q5_1(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
-  return WGroup(q5_bytes(blk), unpack2x16float(w1[p.r1 + blk]));
+  var r: WRaw;
+  r.q[0] = w4[blk];
+  r.s = vec4<u32>(w1[p.r1 + blk], 0u, w1[p.r2 + blk], 0u);
+  return r;
 }
-fn weight_group_Q8_0(row: u32, k: u32) -> WGroup {
+fn weight_group_Q5_1(r: WRaw) -> WGroup { return WGroup(q5_bytes_of(r.q[0], r.s.z), unpack2x16float(r.s.x)); }
+fn weight_words_Q8_0(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
-  return WGroup(array<vec4<u32>, 2>(w4[2u * blk], w4[2u * blk + 1u]), vec2<f32>(f16_at(p.r1, blk), 0.0));
+  var r: WRaw;
+  r.q[0] = w4[2u * blk];
+  r.q[1] = w4[2u * blk + 1u];
+  r.s = vec4<u32>(w1[p.r1 + blk / 2u], blk & 1u, 0u, 0u);
+  return r;
 }
-// Sub-block g of a 256-element block: nibble g % 2 of quant bytes 32 (g / 2) .. + 32.
-fn weight_group_Q4_K(row: u32, k: u32) -> WGroup {
+fn weight_group_Q8_0(r: WRaw) -> WGroup {
+  return WGroup(array<vec4<u32>, 2>(r.q[0], r.q[1]), vec2<f32>(half_of(r.s.x, r.s.y), 0.0));
+}
+// Sub-block g of a 256-element block: nibble g % 2 of quant bytes 32 (g / 2) .. + 32; the head.
+fn weight_words_Q4_K(row: u32, k: u32) -> WRaw {
   _ = &w1;  // every type binds both views (a fixed bind group layout); Q4_K reads only w4
   let blk = row * (p.cols / 256u) + k / 8u;
   let g = k % 8u;
+  var r: WRaw;
+  r.q[0] = w4[p.r1 / 4u + blk];
+  r.q[1] = w4[8u * blk + 2u * (g / 2u)];
+  r.q[2] = w4[8u * blk + 2u * (g / 2u) + 1u];
+  r.s.x = g;
+  return r;
+}
+fn weight_group_Q4_K(r: WRaw) -> WGroup {
+  let g = r.s.x;
   let sh = vec4<u32>(4u * (g & 1u));
   let m = vec4<u32>(0x0F0F0F0Fu);
-  let sm = scale_min(w4[p.r1 / 4u + blk], g);
-  return WGroup(array<vec4<u32>, 2>((w4[8u * blk + 2u * (g / 2u)] >> sh) & m, (w4[8u * blk + 2u * (g / 2u) + 1u] >> sh) & m),
-                vec2<f32>(sm.x, -sm.y));
+  let sm = scale_min(r.q[0], g);
+  return WGroup(array<vec4<u32>, 2>((r.q[1] >> sh) & m, (r.q[2] >> sh) & m), vec2<f32>(sm.x, -sm.y));
 }
-fn weight_group_Q6_K(row: u32, k: u32) -> WGroup {
+fn weight_words_Q6_K(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 256u) + k / 8u;
-  let q = q6k_bytes(blk, k % 8u);
-  return WGroup(array<vec4<u32>, 2>(signed_bytes(q[0], 6u), signed_bytes(q[1], 6u)), q6k_scales(blk, k % 8u));
+  let g = k % 8u;
+  let w = q6k_words(blk, g);
+  var r: WRaw;
+  r.q = array<vec4<u32>, 4>(w.la, w.lb, w.ha, w.hb);
+  r.s = vec4<u32>(w1[p.r2 + blk / 2u], blk & 1u, w1[p.r1 + 4u * blk + g / 2u], g);
+  return r;
+}
+fn weight_group_Q6_K(r: WRaw) -> WGroup {
+  let q = q6k_bytes_of(Q6Words(r.q[0], r.q[1], r.q[2], r.q[3]), r.s.w);
+  return WGroup(array<vec4<u32>, 2>(signed_bytes(q[0], 6u), signed_bytes(q[1], 6u)),
+                q6k_scales_of(half_of(r.s.x, r.s.y), r.s.z, r.s.w));
+}
+
+// Item i of a K step's staging from column group k0 on: group kb = i % KB of tile row / token
+// i / KB (consecutive threads read consecutive groups). Items past the step's, groups past the
+// row's end and rows / tokens past the tile's are zeros.
+fn fetch_weight(i: u32, k0: u32, r0: u32, nb: u32) -> WRaw {
+  var r: WRaw;
+  if (i < KB * BM && r0 + i / KB < p.chunk_rows && k0 + i % KB < nb) { r = weight_words_{{TYPE}}(r0 + i / KB, k0 + i % KB); }
+  return r;
+}
+struct XRaw {
+  a: vec4<u32>,
+  b: vec4<u32>,
+  d: vec2<f32>,
+}
+fn fetch_x(i: u32, k0: u32, t0: u32, nb: u32) -> XRaw {
+  var x: XRaw;
+  if (i < KB * BN && t0 + i / KB < p.n_tokens && k0 + i % KB < nb) {
+    let blk = (t0 + i / KB) * nb + k0 + i % KB;
+    x = XRaw(xq[2u * blk], xq[2u * blk + 1u], xd[blk]);
+  }
+  return x;
 }
 
 // An exact i32 -> f32 for |s| < 2^22 without a conversion instruction (a quarter-rate op on
@@ -115,36 +188,42 @@ fn main(@builtin(local_invocation_index) tid: u32, @builtin(workgroup_id) wid: v
   for (var i = 0u; i < TM; i++) {
     for (var j = 0u; j < TN; j++) { acc[i][j] = 0.0; }
   }
+  // Each thread stages WI weight items and XI x items per K step; the next step's are loaded
+  // into registers before this step's arithmetic (their latency overlaps it) and stored after.
+  const WI = (KB * BM + WG - 1u) / WG;
+  const XI = (KB * BN + WG - 1u) / WG;
+  var wr: array<WRaw, WI>;
+  var xr: array<XRaw, XI>;
+  for (var n = 0u; n < WI; n++) { wr[n] = fetch_weight(tid + n * WG, 0u, r0, nb); }
+  for (var n = 0u; n < XI; n++) { xr[n] = fetch_x(tid + n * WG, 0u, t0, nb); }
   for (var k0 = 0u; k0 < nb; k0 += KB) {
-    // Stage: item i is block kb = i % KB of tile row / token i / KB (consecutive threads read
-    // consecutive blocks). Blocks past the row's end and rows / tokens past the tile's are zeros.
-    for (var i = tid; i < KB * BM; i += WG) {
-      let kb = i % KB;
-      let r = i / KB;
-      var g = WGroup(array<vec4<u32>, 2>(vec4<u32>(0u), vec4<u32>(0u)), vec2<f32>(0.0));
-      if (r0 + r < p.chunk_rows && k0 + kb < nb) { g = weight_group_{{TYPE}}(r0 + r, k0 + kb); }
-      wq[2u * kb * BMP + r] = g.q[0];
-      wq[(2u * kb + 1u) * BMP + r] = g.q[1];
-      wd[kb * BM + r] = staged_scale(g.s);
-    }
-    for (var i = tid; i < KB * BN; i += WG) {
-      let kb = i % KB;
-      let t = i / KB;
-      var a = vec4<u32>(0u);
-      var b = vec4<u32>(0u);
-      var d = vec2<f32>(0.0);
-      if (t0 + t < p.n_tokens && k0 + kb < nb) {
-        let blk = (t0 + t) * nb + k0 + kb;
-        a = xq[2u * blk];
-        b = xq[2u * blk + 1u];
-        d = xd[blk];
+    for (var n = 0u; n < WI; n++) {
+      let i = tid + n * WG;
+      if (i < KB * BM) {
+        let g = weight_group_{{TYPE}}(wr[n]);
+        let kb = i % KB;
+        let r = i / KB;
+        wq[2u * kb * BMP + r] = g.q[0];
+        wq[(2u * kb + 1u) * BMP + r] = g.q[1];
+        wd[kb * BM + r] = staged_scale(g.s);
       }
-      xs[2u * kb * BNP + t] = a;
-      xs[(2u * kb + 1u) * BNP + t] = b;
-      xds[kb * BN + t] = d.x;
-{{MINS}}      xss[kb * BN + t] = d.y;
+    }
+    for (var n = 0u; n < XI; n++) {
+      let i = tid + n * WG;
+      if (i < KB * BN) {
+        let kb = i % KB;
+        let t = i / KB;
+        xs[2u * kb * BNP + t] = xr[n].a;
+        xs[(2u * kb + 1u) * BNP + t] = xr[n].b;
+        xds[kb * BN + t] = xr[n].d.x;
+{{MINS}}        xss[kb * BN + t] = xr[n].d.y;
+      }
     }
     workgroupBarrier();
+    if (k0 + KB < nb) {
+      for (var n = 0u; n < WI; n++) { wr[n] = fetch_weight(tid + n * WG, k0 + KB, r0, nb); }
+      for (var n = 0u; n < XI; n++) { xr[n] = fetch_x(tid + n * WG, k0 + KB, t0, nb); }
+    }
     let kn = min(KB, nb - k0);
     for (var kb = 0u; kb < kn; kb++) {
       var xa: array<vec4<u32>, TN>;

@@ -204,40 +204,46 @@ fn fifth_bytes(qh: u32, shift: u32) -> u32 {
   return ((((qh >> shift) & 0xFu) * 0x00204081u) & 0x01010101u) << 4u;
 }
 
-// A Q5_0 / Q5_1 block's q_j in 0..31: the nibbles of w4[blk] and bit j of qh (region 2).
-fn q5_bytes(blk: u32) -> array<vec4<u32>, 2> {
-  let q = w4[blk];
-  let qh = w1[p.r2 + blk];
+// A Q5_0 / Q5_1 block's q_j in 0..31 from its quant words q and fifth bits qh (bit j: element j).
+fn q5_bytes_of(q: vec4<u32>, qh: u32) -> array<vec4<u32>, 2> {
   let m = vec4<u32>(0x0F0F0F0Fu);
   return array<vec4<u32>, 2>(
       (q & m) | vec4<u32>(fifth_bytes(qh, 0u), fifth_bytes(qh, 4u), fifth_bytes(qh, 8u), fifth_bytes(qh, 12u)),
       ((q >> vec4<u32>(4u)) & m) | vec4<u32>(fifth_bytes(qh, 16u), fifth_bytes(qh, 20u), fifth_bytes(qh, 24u), fifth_bytes(qh, 28u)));
 }
+fn q5_bytes(blk: u32) -> array<vec4<u32>, 2> { return q5_bytes_of(w4[blk], w1[p.r2 + blk]); }
 
-// Q6_K group g of block blk (decode_Q6_K's layout): q_j in 0..63 from a nibble of ql and two
-// bits of qh.
-fn q6k_bytes(blk: u32, g: u32) -> array<vec4<u32>, 2> {
+// Q6_K group g of a block (decode_Q6_K's layout): q_j in 0..63 from a nibble of ql and two bits
+// of qh. The words it reads (q6k_words): ql words la, lb (elements 0..15, 16..31), qh words ha, hb.
+struct Q6Words {
+  la: vec4<u32>,
+  lb: vec4<u32>,
+  ha: vec4<u32>,
+  hb: vec4<u32>,
+}
+fn q6k_words(blk: u32, g: u32) -> Q6Words {
   let hf = g / 4u;
+  let l = 12u * blk + 4u * hf + 2u * (g & 1u);
+  return Q6Words(w4[l], w4[l + 1u], w4[12u * blk + 8u + 2u * hf], w4[12u * blk + 8u + 2u * hf + 1u]);
+}
+fn q6k_bytes_of(w: Q6Words, g: u32) -> array<vec4<u32>, 2> {
   let c = g % 4u;
-  let la = w4[12u * blk + 4u * hf + 2u * (c & 1u)];
-  let lb = w4[12u * blk + 4u * hf + 2u * (c & 1u) + 1u];
-  let ha = w4[12u * blk + 8u + 2u * hf];
-  let hb = w4[12u * blk + 8u + 2u * hf + 1u];
   let ns = vec4<u32>(4u * (c / 2u));
   let cs = vec4<u32>(2u * c);
   let m = vec4<u32>(0x0F0F0F0Fu);
   let m2 = vec4<u32>(0x03030303u);
-  return array<vec4<u32>, 2>(((la >> ns) & m) | (((ha >> cs) & m2) << vec4<u32>(4u)),
-                             ((lb >> ns) & m) | (((hb >> cs) & m2) << vec4<u32>(4u)));
+  return array<vec4<u32>, 2>(((w.la >> ns) & m) | (((w.ha >> cs) & m2) << vec4<u32>(4u)),
+                             ((w.lb >> ns) & m) | (((w.hb >> cs) & m2) << vec4<u32>(4u)));
 }
+fn q6k_bytes(blk: u32, g: u32) -> array<vec4<u32>, 2> { return q6k_bytes_of(q6k_words(blk, g), g); }
 
-// d * scale of Q6_K group g's two halves (elements 0..15, 16..31): i8 scales 2g, 2g + 1.
-fn q6k_scales(blk: u32, g: u32) -> vec2<f32> {
-  let d = f16_at(p.r2, blk);
-  let sc = w1[p.r1 + 4u * blk + g / 2u];
+// d * scale of Q6_K group g's two halves (elements 0..15, 16..31): d and the word `sc` holding
+// the i8 scales 2g, 2g + 1.
+fn q6k_scales_of(d: f32, sc: u32, g: u32) -> vec2<f32> {
   return d * vec2<f32>(f32(bitcast<i32>(sc << (24u - 16u * (g & 1u))) >> 24u),
                        f32(bitcast<i32>(sc << (16u - 16u * (g & 1u))) >> 24u));
 }
+fn q6k_scales(blk: u32, g: u32) -> vec2<f32> { return q6k_scales_of(f16_at(p.r2, blk), w1[p.r1 + 4u * blk + g / 2u], g); }
 
 fn load_group(row: u32, k: u32) -> Group {
   _ = &w4;  // every type binds both views, though some read only one (fixed bind group layout)
