@@ -46,6 +46,32 @@ void check_head_dim(const char* op, uint32_t head_dim) {
     fail(op, ": head_dim ", head_dim, " must be a multiple of 4 and at most ", 4 * kWorkgroup);
 }
 
+// The tiled prefill kernel's shape (attention_prefill.wgsl): bq query tokens per workgroup of
+// 8 bq threads (two query rows per thread for the scores, 8 threads per row for the softmax),
+// bk keys per tile. The largest of 16 x 32, 16 x 16, 8 x 32, 8 x 16 whose workgroup memory
+// fits the adapter; bq 0 where none does (or the knobs say not to).
+struct PrefillTile {
+  uint32_t bq = 0, bk = 0, threads = 0;
+};
+PrefillTile prefill_tile(const KernelContext& kc, uint32_t head_dim) {
+  if (!kc.attn_tiled) return {};
+  const uint32_t hd4 = head_dim / 4, limit = kc.ctx.limits().max_compute_workgroup_storage_size;
+  const uint32_t max_threads = kc.ctx.limits().max_compute_invocations_per_workgroup;
+  for (uint32_t bq : {16u, 8u})
+    for (uint32_t bk : {32u, 16u}) {
+      if ((kc.attn_bq && bq != kc.attn_bq) || (kc.attn_bk && bk != kc.attn_bk)) continue;
+      const uint32_t threads = 8 * bq;
+      const uint64_t bytes = 16ull * (bq * hd4 + bk * (hd4 + 1)) + 4ull * (bq * bk + threads + 3 * bq);
+      // The scores take keys in SKG = threads / (bq / 2) = 16 columns; P V needs a thread per column vec4.
+      if (bytes <= limit && threads <= max_threads && bk % 16 == 0 && hd4 <= threads) return {bq, bk, threads};
+    }
+  if (kc.attn_bq || kc.attn_bk)
+    fail("Attention: no prefill tile of ", kc.attn_bq, " query tokens x ", kc.attn_bk,
+         " keys (WGLLM_ATTN_BQ: 8 or 16, WGLLM_ATTN_BK: 16 or 32) fits head_dim ", head_dim, " in ", limit,
+         " bytes of workgroup memory");
+  return {};
+}
+
 void check_context(const char* op, const StepShape& shape, uint32_t max_tokens, uint32_t max_ctx) {
   require_tokens(op, shape, max_tokens);
   if (uint64_t(shape.pos) + shape.n_tokens > max_ctx)
@@ -116,7 +142,7 @@ Attention::Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer&
   require_bytes("Attention", out, act);
   require_bytes("Attention", k_cache, kv_cache_bytes(max_ctx, n_kv_heads * head_dim, f16_cache));
   require_bytes("Attention", v_cache, kv_cache_bytes(max_ctx, n_kv_heads * head_dim, f16_cache));
-  params_ = {n_heads, n_kv_heads, head_dim, 0, scale, softcap, sliding_window, max_ctx, 1};
+  params_ = {n_heads, n_kv_heads, head_dim, 0, scale, softcap, sliding_window, max_ctx, 1, 1};
   // Decode partials: [n_heads][max_splits][1 + head_dim / 4] vec4s.
   const uint32_t max_splits = (max_ctx + split_keys_ - 1) / split_keys_;
   scratch_ = kc.ctx.create_buffer(uint64_t(n_heads) * max_splits * (1 + head_dim / 4) * 16, gpu::kStorage,
@@ -130,8 +156,23 @@ Attention::Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer&
   combine_slot_ = kc.arena.alloc(params_);
   // Only the pipelines this op can need (each costs a shader compile).
   if (max_tokens > 1) {
-    attend_ = &kc.pipelines.get(attention_spec(kc, "attend", f16_cache));
-    attend_group_ = gpu::BindGroup(kc.ctx, *attend_, {q, k_cache, v_cache, out, scratch_, kc.arena.binding(attend_slot_)});
+    const PrefillTile t = prefill_tile(kc, head_dim);
+    if (t.bq) {
+      gpu::KernelSpec spec = attention_spec(kc, "prefill", f16_cache, head_dim);
+      spec.file += "+attention_prefill.wgsl";
+      spec.source += kernel_source("attention_prefill.wgsl");
+      spec.defines["BQ"] = std::to_string(t.bq);
+      spec.defines["BK"] = std::to_string(t.bk);
+      spec.defines["PWG"] = std::to_string(t.threads);
+      spec.name += cat("_", t.bq, "x", t.bk);
+      attend_ = &kc.pipelines.get(spec);
+      prefill_tokens_ = t.bq;
+      attend_group_ = gpu::BindGroup(kc.ctx, *attend_,
+                                     {{0, q}, {1, k_cache}, {2, v_cache}, {3, out}, {5, kc.arena.binding(attend_slot_)}});
+    } else {
+      attend_ = &kc.pipelines.get(attention_spec(kc, "attend", f16_cache));
+      attend_group_ = gpu::BindGroup(kc.ctx, *attend_, {q, k_cache, v_cache, out, scratch_, kc.arena.binding(attend_slot_)});
+    }
   }
   bind_decode(max_splits > 1);
 }
@@ -166,6 +207,7 @@ const QuantizedX* Attention::enable_quantized_output(const std::string& label) {
 void Attention::record(gpu::Recorder& rec, const StepShape& shape) {
   check_context("Attention", shape, max_tokens_, max_ctx_);
   params_.pos = shape.pos;
+  params_.n_tokens = shape.n_tokens;
   const uint32_t last = shape.pos + shape.n_tokens - 1;
   const uint32_t first = params_.window && last >= params_.window ? last - params_.window + 1 : 0;
   const uint32_t keys = last - first + 1;  // keys of the last query (all of them when decoding)
@@ -182,6 +224,9 @@ void Attention::record(gpu::Recorder& rec, const StepShape& shape) {
   const double qo_bytes = 8.0 * shape.n_tokens * params_.n_heads * params_.head_dim;
   if (shape.n_tokens == 1)
     rec.dispatch(*decode_, decode_group_, {params_.n_splits, params_.n_heads / heads_per_block_}, kv_bytes + qo_bytes);
+  else if (prefill_tokens_)  // K rows once per block of query tokens
+    rec.dispatch(*attend_, attend_group_, {(shape.n_tokens + prefill_tokens_ - 1) / prefill_tokens_, params_.n_heads},
+                 kv_bytes * params_.n_heads / params_.n_kv_heads * (shape.n_tokens + prefill_tokens_ - 1) / prefill_tokens_ + qo_bytes);
   else
     rec.dispatch(*attend_, attend_group_, {params_.n_splits, params_.n_heads, shape.n_tokens}, kv_bytes + qo_bytes);
   if (params_.n_splits > 1)

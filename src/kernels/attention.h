@@ -20,12 +20,13 @@ struct AttentionParams {
   uint32_t n_heads, n_kv_heads, head_dim, pos;
   float scale, softcap;
   uint32_t window, split_len, n_splits;
+  uint32_t n_tokens;  // query tokens of the step (prefill)
   static constexpr auto fields = std::make_tuple(
       gpu::param("n_heads", &AttentionParams::n_heads), gpu::param("n_kv_heads", &AttentionParams::n_kv_heads),
       gpu::param("head_dim", &AttentionParams::head_dim), gpu::param("pos", &AttentionParams::pos),
       gpu::param("scale", &AttentionParams::scale), gpu::param("softcap", &AttentionParams::softcap),
       gpu::param("window", &AttentionParams::window), gpu::param("split_len", &AttentionParams::split_len),
-      gpu::param("n_splits", &AttentionParams::n_splits));
+      gpu::param("n_splits", &AttentionParams::n_splits), gpu::param("n_tokens", &AttentionParams::n_tokens));
 };
 
 // Writes this step's K and V rows into the caches at rows shape.pos .. shape.pos + n_tokens - 1.
@@ -56,7 +57,9 @@ class KvCacheWrite {
 // share a kv head (K/V read once per block); a context longer than split_keys is split into runs
 // of split_keys keys, one workgroup each, merged by a second pass (scratch owned by the op).
 // split_keys 128 measured best on an H100 for Llama-3-8B shapes at 131..4001 keys.
-// Prefill runs `attend`, one workgroup per (query head, token).
+// Prefill runs `prefill` (attention_prefill.wgsl): one workgroup per (block of query tokens,
+// query head), each tile of K rows staged once for the block; where its workgroup memory does not
+// fit the adapter (or with kc.attn_tiled off), `attend`: one workgroup per (query head, token).
 class Attention {
  public:
   Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer& k_cache, const gpu::Buffer& v_cache,
@@ -76,6 +79,7 @@ class Attention {
   const gpu::Buffer &q_, &k_cache_, &v_cache_, &out_;
   std::unique_ptr<QuantizedX> qout_;
   const gpu::Pipeline *attend_ = nullptr, *decode_ = nullptr, *combine_ = nullptr;
+  uint32_t prefill_tokens_ = 0;  // query tokens per prefill workgroup; 0: attend_ is `attend`
   gpu::Buffer scratch_;
   gpu::BindGroup attend_group_, decode_group_, combine_group_;
   uint32_t heads_per_block_;

@@ -1,6 +1,6 @@
 // KvCacheWrite and Attention vs plain CPU references: grouped heads (6/2, 3/1), head_dim
 // 64/96/128/256, prefill and decode (split and unsplit), positions 0 and 40, sliding window 7,
-// softcap 50, f32 and f16 caches, both reduction variants.
+// softcap 50, f32 and f16 caches, both reduction variants, the tiled prefill kernel and `attend`.
 #include "kernels/attention.h"
 
 #include <gtest/gtest.h>
@@ -72,66 +72,80 @@ TEST(Attention, MatchesReferenceOverShapesCachesAndVariants) {
   const uint32_t max_ctx = 64, max_tokens = 17, split_keys = 16;
   const Shape shapes[] = {{6, 2, 64, 0, 0}, {3, 1, 96, 50, 0}, {6, 2, 128, 0, 7}, {3, 1, 64, 50, 7}, {2, 2, 256, 0, 0}};
   bool saw_split = false;
+  // Prefill kernels: the tiled one at its default tile everywhere; its 8 x 16 tile (three query
+  // blocks of 17 tokens, keys over several tiles) and `attend` with f32 caches and no subgroups.
+  struct Prefill {
+    bool tiled;
+    uint32_t bq, bk;
+  };
   for (bool sg : {false, true}) {
     if (sg && !ctx.features().subgroups) continue;
     for (bool f16_cache : {false, true}) {
       for (bool native_f16 : {false, true}) {
         if (native_f16 && (!f16_cache || !ctx.features().shader_f16)) continue;
-        KernelContext kc(ctx);
-        kc.use_subgroups = sg;
-        kc.use_f16 = native_f16;
-        for (const Shape& s : shapes) {
-          const uint32_t D = s.head_dim, kv_row = s.n_kv_heads * D, q_row = s.n_heads * D;
-          Rng rng(D * 31 + s.n_heads + s.window + f16_cache);
-          std::vector<float> k(size_t(max_ctx) * kv_row), v(k.size()), q(size_t(max_tokens) * q_row);
-          for (auto& x : k) x = rng.normal();
-          for (auto& x : v) x = rng.normal();
-          for (auto& x : q) x = rng.normal() * 2.0f;
-          gpu::Buffer kb = ctx.create_buffer(k.size() * 4, gpu::kStorage, "k");
-          gpu::Buffer vb = ctx.create_buffer(v.size() * 4, gpu::kStorage, "v");
-          gpu::Buffer qb = ctx.create_buffer(q.size() * 4, gpu::kStorage, "q");
-          gpu::Buffer ob = ctx.create_buffer(q.size() * 4, gpu::kStorage, "out");
-          const uint64_t cache_bytes = kv_cache_bytes(max_ctx, kv_row, f16_cache);
-          gpu::Buffer kc_buf = ctx.create_buffer(cache_bytes, gpu::kStorage, "k_cache");
-          gpu::Buffer vc_buf = ctx.create_buffer(cache_bytes, gpu::kStorage, "v_cache");
-          ctx.write(qb, q.data(), q.size() * 4);
-          // kb, vb stand for the K/V projections of a prefill of pos + 17 tokens.
-          KvCacheWrite write(kc, kb, vb, kc_buf, vc_buf, kv_row, max_ctx, f16_cache, max_ctx);
-          const float scale = 1.0f / std::sqrt(float(D));
-          Attention attn(kc, qb, kc_buf, vc_buf, ob, s.n_heads, s.n_kv_heads, D, max_ctx, scale, s.softcap, s.window,
-                         f16_cache, max_tokens, split_keys);
-          for (uint32_t pos : {0u, 40u}) {
-            // Cache rows 0..pos+16 <- k, v rows 0..pos+16.
-            ctx.write(kb, k.data(), k.size() * 4);
-            ctx.write(vb, v.data(), v.size() * 4);
-            {
-              auto rec = kc.recorder();
-              write.record(rec, {pos + max_tokens, 0});
-              rec.submit();
-            }
-            if (pos == 40 && s.head_dim == 64 && s.window == 0) {  // the cache holds exactly k (or its f16 bits)
-              if (f16_cache) {
-                std::vector<uint16_t> bits = ctx.read_vector<uint16_t>(kc_buf, size_t(pos + max_tokens) * kv_row);
-                for (size_t i = 0; i < bits.size(); ++i) ASSERT_EQ(bits[i], f32_to_f16(k[i])) << i;
-              } else {
-                std::vector<float> got = ctx.read_vector<float>(vc_buf, size_t(pos + max_tokens) * kv_row);
-                ASSERT_TRUE(std::equal(got.begin(), got.end(), v.begin()));
+        std::vector<Prefill> prefills = {{true, 0, 0}};
+        if (!sg && !f16_cache) prefills.insert(prefills.end(), {{true, 8, 16}, {false, 0, 0}});
+        for (const Prefill& pf : prefills) {
+          KernelContext kc(ctx);
+          kc.use_subgroups = sg;
+          kc.use_f16 = native_f16;
+          kc.attn_tiled = pf.tiled;
+          kc.attn_bq = pf.bq;
+          kc.attn_bk = pf.bk;
+          for (const Shape& s : shapes) {
+            const uint32_t D = s.head_dim, kv_row = s.n_kv_heads * D, q_row = s.n_heads * D;
+            Rng rng(D * 31 + s.n_heads + s.window + f16_cache);
+            std::vector<float> k(size_t(max_ctx) * kv_row), v(k.size()), q(size_t(max_tokens) * q_row);
+            for (auto& x : k) x = rng.normal();
+            for (auto& x : v) x = rng.normal();
+            for (auto& x : q) x = rng.normal() * 2.0f;
+            gpu::Buffer kb = ctx.create_buffer(k.size() * 4, gpu::kStorage, "k");
+            gpu::Buffer vb = ctx.create_buffer(v.size() * 4, gpu::kStorage, "v");
+            gpu::Buffer qb = ctx.create_buffer(q.size() * 4, gpu::kStorage, "q");
+            gpu::Buffer ob = ctx.create_buffer(q.size() * 4, gpu::kStorage, "out");
+            const uint64_t cache_bytes = kv_cache_bytes(max_ctx, kv_row, f16_cache);
+            gpu::Buffer kc_buf = ctx.create_buffer(cache_bytes, gpu::kStorage, "k_cache");
+            gpu::Buffer vc_buf = ctx.create_buffer(cache_bytes, gpu::kStorage, "v_cache");
+            ctx.write(qb, q.data(), q.size() * 4);
+            // kb, vb stand for the K/V projections of a prefill of pos + 17 tokens.
+            KvCacheWrite write(kc, kb, vb, kc_buf, vc_buf, kv_row, max_ctx, f16_cache, max_ctx);
+            const float scale = 1.0f / std::sqrt(float(D));
+            Attention attn(kc, qb, kc_buf, vc_buf, ob, s.n_heads, s.n_kv_heads, D, max_ctx, scale, s.softcap, s.window,
+                           f16_cache, max_tokens, split_keys);
+            for (uint32_t pos : {0u, 40u}) {
+              // Cache rows 0..pos+16 <- k, v rows 0..pos+16.
+              ctx.write(kb, k.data(), k.size() * 4);
+              ctx.write(vb, v.data(), v.size() * 4);
+              {
+                auto rec = kc.recorder();
+                write.record(rec, {pos + max_tokens, 0});
+                rec.submit();
+              }
+              if (pos == 40 && s.head_dim == 64 && s.window == 0) {  // the cache holds exactly k (or its f16 bits)
+                if (f16_cache) {
+                  std::vector<uint16_t> bits = ctx.read_vector<uint16_t>(kc_buf, size_t(pos + max_tokens) * kv_row);
+                  for (size_t i = 0; i < bits.size(); ++i) ASSERT_EQ(bits[i], f32_to_f16(k[i])) << i;
+                } else {
+                  std::vector<float> got = ctx.read_vector<float>(vc_buf, size_t(pos + max_tokens) * kv_row);
+                  ASSERT_TRUE(std::equal(got.begin(), got.end(), v.begin()));
+                }
+              }
+              const std::vector<float> kr = f16_cache ? round_to_f16(k) : k, vr = f16_cache ? round_to_f16(v) : v;
+              for (uint32_t n_tokens : {1u, 5u, 17u}) {
+                auto rec = kc.recorder();
+                attn.record(rec, {n_tokens, pos});
+                rec.submit();
+                saw_split |= attn.last_splits() > 1;
+                std::vector<float> got = ctx.read_vector<float>(ob, size_t(n_tokens) * q_row);
+                const std::string what = ::testing::PrintToString(std::vector<uint32_t>{s.n_heads, s.n_kv_heads, D, s.window, uint32_t(s.softcap), n_tokens, pos, f16_cache, sg, native_f16, attn.last_splits(), pf.tiled, pf.bq, pf.bk});
+                EXPECT_LT(nmse(got, attention_ref(s, q, kr, vr, n_tokens, pos, scale)), 1e-10) << what;
+                if (f16_cache) EXPECT_LT(nmse(got, attention_ref(s, q, k, v, n_tokens, pos, scale)), 1e-5) << what;
               }
             }
-            const std::vector<float> kr = f16_cache ? round_to_f16(k) : k, vr = f16_cache ? round_to_f16(v) : v;
-            for (uint32_t n_tokens : {1u, 5u, 17u}) {
-              auto rec = kc.recorder();
-              attn.record(rec, {n_tokens, pos});
-              rec.submit();
-              saw_split |= attn.last_splits() > 1;
-              std::vector<float> got = ctx.read_vector<float>(ob, size_t(n_tokens) * q_row);
-              const std::string what = ::testing::PrintToString(std::vector<uint32_t>{s.n_heads, s.n_kv_heads, D, s.window, uint32_t(s.softcap), n_tokens, pos, f16_cache, sg, native_f16, attn.last_splits()});
-              EXPECT_LT(nmse(got, attention_ref(s, q, kr, vr, n_tokens, pos, scale)), 1e-10) << what;
-              if (f16_cache) EXPECT_LT(nmse(got, attention_ref(s, q, k, v, n_tokens, pos, scale)), 1e-5) << what;
-            }
           }
+          std::printf("Attention: subgroups=%d f16_cache=%d shader_f16=%d prefill %s %ux%u ran\n", int(sg), int(f16_cache),
+                      int(native_f16), pf.tiled ? "tiled" : "attend", pf.bq, pf.bk);
         }
-        std::printf("Attention: subgroups=%d f16_cache=%d shader_f16=%d ran\n", int(sg), int(f16_cache), int(native_f16));
       }
     }
   }
@@ -226,6 +240,16 @@ TEST(Attention, RejectsBadShapes) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "Attention: positions 13..16 exceed the context of 16");
+  }
+  kc.attn_bq = 12;  // no such prefill tile
+  try {
+    Attention(kc, b, b, b, o, 2, 1, 64, 16, 1.0f, 0, 0, false, 4);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), cat("Attention: no prefill tile of 12 query tokens x 0 keys (WGLLM_ATTN_BQ: 8 or 16, ",
+                               "WGLLM_ATTN_BK: 16 or 32) fits head_dim 64 in ",
+                               ctx.limits().max_compute_workgroup_storage_size, " bytes of workgroup memory")
+                               .c_str());
   }
 }
 

@@ -92,6 +92,12 @@ struct KernelContext {
   // query heads per workgroup (0 = 8). Also $WGLLM_ATTN_DWG / $WGLLM_ATTN_HPW.
   uint32_t attn_dwg = env_u32("WGLLM_ATTN_DWG");
   uint32_t attn_hpw = env_u32("WGLLM_ATTN_HPW");
+  // Prefill attention: the tiled kernel (attention_prefill.wgsl) with query tokens and keys per
+  // tile (0 = chosen for the workgroup memory: 16 and 32 where they fit), or with
+  // $WGLLM_ATTN_TILED=0 the one-query-per-workgroup `attend`. Also $WGLLM_ATTN_BQ / $WGLLM_ATTN_BK.
+  bool attn_tiled = !env_is_zero("WGLLM_ATTN_TILED");
+  uint32_t attn_bq = env_u32("WGLLM_ATTN_BQ");
+  uint32_t attn_bk = env_u32("WGLLM_ATTN_BK");
   // That GEMM's tile preset (matmul.cpp); 0 = chosen for the adapter. Also $WGLLM_GEMM_TILE.
   uint32_t gemm_tile = env_u32("WGLLM_GEMM_TILE");
   // The GEMM's quantized activations: one buffer shared by every MatMul built on this context.
