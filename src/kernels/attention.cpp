@@ -48,20 +48,24 @@ void check_head_dim(const char* op, uint32_t head_dim) {
 
 // The tiled prefill kernel's shape (attention_prefill.wgsl): bq query tokens per workgroup of
 // 8 bq threads (two query rows per thread for the scores, 8 threads per row for the softmax),
-// bk keys per tile. The largest of 16 x 32, 16 x 16, 8 x 32, 8 x 16 whose workgroup memory
+// bk keys per tile (K and V rows staged). The largest of 16 x 32, 16 x 16, 8 x 32, 8 x 16 whose workgroup memory
 // fits the adapter; bq 0 where none does (or the knobs say not to).
 struct PrefillTile {
   uint32_t bq = 0, bk = 0, threads = 0;
 };
+// By default only for head_dim <= 64: on the H200 (docs/perf-notes.md #26, 512-token prompts) it
+// made llama3.2-1b's prefill 6.5 % faster (15,434 vs 14,491 tok/s) and llama3-8b's (head_dim 128)
+// 1.2 % slower (3,081 vs 3,118): its 8 query blocks x 32 heads per 128-token batch leave the SMs
+// with few warps, and attend's 4,096 workgroups hide latency better at that head size.
 PrefillTile prefill_tile(const KernelContext& kc, uint32_t head_dim) {
-  if (!kc.attn_tiled) return {};
+  if (kc.attn_tiled == 0 || (kc.attn_tiled < 0 && !kc.attn_bq && !kc.attn_bk && head_dim > 64)) return {};
   const uint32_t hd4 = head_dim / 4, limit = kc.ctx.limits().max_compute_workgroup_storage_size;
   const uint32_t max_threads = kc.ctx.limits().max_compute_invocations_per_workgroup;
   for (uint32_t bq : {16u, 8u})
     for (uint32_t bk : {32u, 16u}) {
       if ((kc.attn_bq && bq != kc.attn_bq) || (kc.attn_bk && bk != kc.attn_bk)) continue;
       const uint32_t threads = 8 * bq;
-      const uint64_t bytes = 16ull * (bq * hd4 + bk * (hd4 + 1)) + 4ull * (bq * bk + threads + 3 * bq);
+      const uint64_t bytes = 16ull * (bq * hd4 + bk * (2 * hd4 + 1)) + 4ull * (bq * bk + threads + 3 * bq);
       // The scores take keys in SKG = threads / (bq / 2) = 16 columns; P V needs a thread per column vec4.
       if (bytes <= limit && threads <= max_threads && bk % 16 == 0 && hd4 <= threads) return {bq, bk, threads};
     }

@@ -1,15 +1,15 @@
 // Entry point prefill: causal attention for a step of several query tokens, flash-attention style
 // (appended to attention.wgsl: its bindings of `attend`, first_key, kv_decode). One workgroup
 // per (block of BQ query tokens, query head). The keys the block sees are walked in tiles of BK:
-//   1. the tile's K rows are staged in workgroup memory once for all BQ queries (attend reads
-//      every key once per query);
+//   1. the tile's K and V rows are staged in workgroup memory once for all BQ queries (attend
+//      reads every key once per query);
 //   2. scores S = Q K^T (Q scaled, staged once): invocation (g, k) of SQG x SKG takes query rows
 //      g + SQG a (a < SQ) and keys k + SKG b (b < SK), masked to -big outside each query's keys
 //      (causal, sliding window) and soft-capped;
 //   3. online softmax per query row, RT invocations a row: running max and sum in workgroup
 //      memory, this tile's probabilities in place of the scores and the rescale of the rows so far;
 //   4. O += P V: invocation (row r, column vec4 c) with c = lid % HD4 holds rows r + ORP i of
-//      column c and reads each V vec4 of the tile once from the cache for all of them.
+//      column c and reads each staged V vec4 of the tile once for all of them.
 // Defines: HD4 (head_dim / 4), BQ, BK, PWG (invocations; BQ | PWG, HD4 <= PWG).
 const BQ: u32 = {{BQ}}u;
 const BK: u32 = {{BK}}u;
@@ -27,6 +27,7 @@ const MASKED: f32 = -1.0e38;            // scores below it are masked keys (NEG_
 
 var<workgroup> pq: array<vec4<f32>, BQ * HD4>;   // the block's queries, scaled
 var<workgroup> pk: array<vec4<f32>, BK * HD4P>;  // the tile's K rows
+var<workgroup> pv: array<vec4<f32>, BK * HD4>;   // the tile's V rows
 var<workgroup> pp: array<f32, BQ * BK>;          // the tile's scores, then probabilities
 var<workgroup> pred: array<f32, PWG>;            // the softmax's partial maxima, then sums
 var<workgroup> pm: array<f32, BQ>;               // running max per query row
@@ -63,9 +64,14 @@ fn prefill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   for (var tile = lo; tile < hi; tile += BK) {
     for (var i = lid; i < BK * HD4; i += PWG) {
       let kk = i / HD4;
-      var v = vec4<f32>(0.0);
-      if (tile + kk < hi) { v = kv_decode(k_cache[(tile + kk) * row4 + kv_off + i % HD4]); }
-      pk[kk * HD4P + i % HD4] = v;
+      var kv = vec4<f32>(0.0);
+      var vv = vec4<f32>(0.0);
+      if (tile + kk < hi) {
+        kv = kv_decode(k_cache[(tile + kk) * row4 + kv_off + i % HD4]);
+        vv = kv_decode(v_cache[(tile + kk) * row4 + kv_off + i % HD4]);
+      }
+      pk[kk * HD4P + i % HD4] = kv;
+      pv[i] = vv;
     }
     workgroupBarrier();
     var s: array<array<f32, SK>, SQ>;
@@ -128,15 +134,15 @@ fn prefill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
       }
       let n = min(BK, hi - tile);
       for (var c = 0u; c < n; c++) {
-        let vv = kv_decode(v_cache[(tile + c) * row4 + kv_off + col]);
+        let vv = pv[c * HD4 + col];
         for (var i = 0u; i < OQ; i++) {
           let r = orow + ORP * i;
           if (r < BQ) { acc[i] += pp[r * BK + c] * vv; }
         }
       }
     }
-    // The next tile writes pk before its first barrier (nothing here reads pk) and pp, pred,
-    // palpha only after it.
+    // The next tile's staging must not overwrite pv while P V reads it.
+    workgroupBarrier();
   }
   if (orow < ORP) {
     for (var i = 0u; i < OQ; i++) {
