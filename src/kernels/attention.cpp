@@ -48,8 +48,8 @@ void check_head_dim(const char* op, uint32_t head_dim) {
 
 // The tiled prefill kernel's shape (attention_prefill.wgsl): bq query tokens per workgroup of
 // 8 bq threads (two query rows per thread for the scores, 8 threads per row for the softmax),
-// bk keys per tile (K and V rows staged). The largest of 16 x 32, 16 x 16, 8 x 32, 8 x 16 whose workgroup memory
-// fits the adapter; bq 0 where none does (or the knobs say not to).
+// bk keys per tile (K and V rows staged). The largest of 16 x 32, 16 x 16, 8 x 32, 8 x 16 whose
+// workgroup memory fits the adapter; bq 0 where none does (or the knobs say not to).
 struct PrefillTile {
   uint32_t bq = 0, bk = 0, threads = 0;
 };
@@ -66,8 +66,8 @@ PrefillTile prefill_tile(const KernelContext& kc, uint32_t head_dim) {
       if ((kc.attn_bq && bq != kc.attn_bq) || (kc.attn_bk && bk != kc.attn_bk)) continue;
       const uint32_t threads = 8 * bq;
       const uint64_t bytes = 16ull * (bq * hd4 + bk * (2 * hd4 + 1)) + 4ull * (bq * bk + threads + 3 * bq);
-      // The scores take keys in SKG = threads / (bq / 2) = 16 columns; P V needs a thread per column vec4.
-      if (bytes <= limit && threads <= max_threads && bk % 16 == 0 && hd4 <= threads) return {bq, bk, threads};
+      // P V needs a thread per column vec4 of a row.
+      if (bytes <= limit && threads <= max_threads && hd4 <= threads) return {bq, bk, threads};
     }
   if (kc.attn_bq || kc.attn_bk)
     fail("Attention: no prefill tile of ", kc.attn_bq, " query tokens x ", kc.attn_bk,
@@ -226,13 +226,15 @@ void Attention::record(gpu::Recorder& rec, const StepShape& shape) {
   kc_.arena.set(combine_slot_, params_);
   const double kv_bytes = 2.0 * keys * params_.n_kv_heads * params_.head_dim * cache_elem_bytes_;
   const double qo_bytes = 8.0 * shape.n_tokens * params_.n_heads * params_.head_dim;
-  if (shape.n_tokens == 1)
+  if (shape.n_tokens == 1) {
     rec.dispatch(*decode_, decode_group_, {params_.n_splits, params_.n_heads / heads_per_block_}, kv_bytes + qo_bytes);
-  else if (prefill_tokens_)  // K rows once per block of query tokens
-    rec.dispatch(*attend_, attend_group_, {(shape.n_tokens + prefill_tokens_ - 1) / prefill_tokens_, params_.n_heads},
-                 kv_bytes * params_.n_heads / params_.n_kv_heads * (shape.n_tokens + prefill_tokens_ - 1) / prefill_tokens_ + qo_bytes);
-  else
+  } else if (prefill_tokens_) {  // each block of query tokens and head reads its kv head's K, V rows
+    const uint32_t blocks = (shape.n_tokens + prefill_tokens_ - 1) / prefill_tokens_;
+    rec.dispatch(*attend_, attend_group_, {blocks, params_.n_heads},
+                 kv_bytes / params_.n_kv_heads * params_.n_heads * blocks + qo_bytes);
+  } else {
     rec.dispatch(*attend_, attend_group_, {params_.n_splits, params_.n_heads, shape.n_tokens}, kv_bytes + qo_bytes);
+  }
   if (params_.n_splits > 1)
     rec.dispatch(*combine_, combine_group_, {params_.n_heads, shape.n_tokens},
                  16.0 * params_.n_heads * params_.n_splits * (1 + params_.head_dim / 4));

@@ -10,7 +10,8 @@
 // input (NORM) comes without its 1 / rms(x) (quantize_x.wgsl): the workgroup sums the groups'
 // sums of squares in the reduction's extra slot and row_scale applies it. Rows, workgroups and the
 // reduction (matvec_reduce.wgsl) are as in matmul_vec.wgsl: ROWS rows per workgroup, x blocks
-// reused across them. Appended to weights.wgsl (the bindings w4 / w1, f16_at, scale_min).
+// reused across them. Appended to weights.wgsl (the bindings w4 / w1, f16_at, scale_min, q5_bytes,
+// q6k_bytes, q6k_scales).
 {{PARAMS}}
 @group(0) @binding(2) var<storage, read> xq: array<vec4<u32>>;   // [cols / 16] int8 x 16
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;    // [y_stride]
