@@ -168,7 +168,8 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   // The form of a group's product (matmul_mat_q8.wgsl): one scale, a scale and a min, or a scale
   // per half of 16.
   const TensorType ty = w_.type;
-  const bool mins = ty == TensorType::Q5_1 || ty == TensorType::Q4_K, halves = ty == TensorType::Q6_K;
+  const bool mins = ty == TensorType::Q4_1 || ty == TensorType::Q5_1 || ty == TensorType::Q4_K || ty == TensorType::Q5_K;
+  const bool halves = ty == TensorType::Q6_K;
   std::map<std::string, std::string> defines = weight_defines(ty);
   defines.insert({{"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)}, {"TM", std::to_string(t.tm)},
                   {"TN", std::to_string(t.tn)}, {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}, {"ENABLES", ""},
@@ -188,8 +189,11 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
 }
 
 bool MatMul::accepts_quantized_input() const {
-  return w_.type == TensorType::Q4_0 || w_.type == TensorType::Q5_0 || w_.type == TensorType::Q5_1 ||
-         w_.type == TensorType::Q4_K || w_.type == TensorType::Q6_K || w_.type == TensorType::Q8_0;
+  switch (w_.type) {
+    case TensorType::Q4_0: case TensorType::Q4_1: case TensorType::Q5_0: case TensorType::Q5_1: case TensorType::Q8_0:
+    case TensorType::Q4_K: case TensorType::Q5_K: case TensorType::Q6_K: return true;
+    default: return false;
+  }
 }
 
 bool MatMul::use_quantized_input(const QuantizedX& xq) {

@@ -7,10 +7,10 @@
 // n_tokens == 1 runs a matrix-vector kernel (several rows per workgroup, each row reduced by
 // subgroups or a workgroup-memory tree); n_tokens > 1 a tiled kernel that decodes each weight
 // group once for a tile of tokens. Weights are dequantized in registers, never in memory.
-// With kc.quantize_activations, n_tokens > 1 steps of the types the int8 matvec takes (Q4_0, Q5_0,
-// Q5_1, Q8_0, Q4_K, Q6_K) first quantize x to int8 blocks of 32 (kc.gemm_x) and run an int8 GEMM
+// With kc.quantize_activations, n_tokens > 1 steps of the quant types (Q4_0, Q4_1, Q5_0, Q5_1,
+// Q8_0, Q4_K, Q5_K, Q6_K) first quantize x to int8 blocks of 32 (kc.gemm_x) and run an int8 GEMM
 // (DP4A); the x rounding (1/254 of each block's largest magnitude) gives an NMSE near 3e-5 on
-// normal data. Other types (Q4_1, Q5_K, the floats) keep the f32 tiled kernel.
+// normal data. The float types keep the f32 tiled kernel.
 #pragma once
 #include <memory>
 #include <optional>
@@ -110,7 +110,8 @@ class MatMul {
          bool accumulate = false, VecInput vec_input = {}, std::vector<StackedOutput> more = {});
   ~MatMul();
   void record(gpu::Recorder& rec, const StepShape& shape);
-  // One-token steps of Q4_0, Q5_0, Q5_1, Q4_K, Q6_K and Q8_0 weights read this int8-quantized x instead
+  // One-token steps of the quant types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K) read this
+  // int8-quantized x instead
   // (dot4I8Packed); the caller records the QuantizeX that fills it before this op. Returns false
   // (and keeps the f32 path) for other weight types.
   bool use_quantized_input(const QuantizedX& xq);

@@ -1,10 +1,10 @@
-// Prefill GEMM of the int8-decodable weights (Q4_0, Q5_0, Q5_1, Q8_0, Q4_K, Q6_K) with
+// Prefill GEMM of the int8-decodable weights (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K) with
 // int8-quantized activations (quantize_x_batch.wgsl): y[t][row_offset + r] (+)= sum_c W[r][c] x[t][c].
 // Per group of 32 columns the integer sum S = sum_j q_j xq_j is taken four products at a time
 // with dot4I8Packed (DP4A): 4 MACs per instruction and no weight conversion to float. A group's
 // weights are w_j = a q_j (+ b), so its product is one of (SCALE = the group's WS):
 //   ONE    (Q4_0, Q5_0, Q8_0; q_j signed): a dx S
-//   MINS   (Q5_1: b = m; Q4_K: a = d sc, b = -dmin m; q_j unsigned): a dx S + b dx sum_j xq_j
+//   MINS   (Q4_1, Q5_1: b = m; Q4_K, Q5_K: a = d sc, b = -dmin m; q_j unsigned): a dx S + b dx sum_j xq_j
 //   HALVES (Q6_K: q_j - 32 signed, a scale per 16 elements): dx (a0 S_0..15 + a1 S_16..31)
 // (dx and dx sum_j xq_j are the x block's (d, d * sum)).
 //
@@ -15,7 +15,7 @@
 // workgroup loads and DP4As. Staging reads KB consecutive groups per row (64..128 contiguous
 // bytes of Q4_0); the inner loop's loads of a warp hit RG distinct weight rows and TG distinct
 // tokens (broadcasts), the rows padded by one vec4 so that the staging writes spread across banks.
-// Appended to weights.wgsl (w4 / w1, scale_min, q5_bytes_of, q6k_bytes_of, ...). Defines: TYPE, BM,
+// Appended to weights.wgsl (w4 / w1, scale_min, nibble_bytes, q5_bytes_of, ...). Defines: TYPE, BM,
 // BN, TM, TN, KB, WS (f32 for ONE, else vec2<f32>), line prefixes ONE / TWO (MINS or HALVES) /
 // MINS / HALVES.
 {{PARAMS}}
@@ -68,6 +68,7 @@ fn signed_bytes(v: vec4<u32>, bits: u32) -> vec4<u32> {
 // to a zero scale), weight_group_TYPE(raw) decodes it.
 struct WRaw {
   q: array<vec4<u32>, 4>,
+  head: vec4<u32>,  // a K-quant block's d, dmin and scales
   s: vec4<u32>,
 }
 // The f16 scale at half `parity` of word `word` (f16_at on loaded words).
@@ -81,10 +82,17 @@ fn weight_words_Q4_0(row: u32, k: u32) -> WRaw {
   return r;
 }
 fn weight_group_Q4_0(r: WRaw) -> WGroup {
-  let m = vec4<u32>(0x0F0F0F0Fu);
-  return WGroup(array<vec4<u32>, 2>(signed_bytes(r.q[0] & m, 4u), signed_bytes((r.q[0] >> vec4<u32>(4u)) & m, 4u)),
-                vec2<f32>(half_of(r.s.x, r.s.y), 0.0));
+  let q = nibble_bytes(r.q[0]);
+  return WGroup(array<vec4<u32>, 2>(signed_bytes(q[0], 4u), signed_bytes(q[1], 4u)), vec2<f32>(half_of(r.s.x, r.s.y), 0.0));
 }
+fn weight_words_Q4_1(row: u32, k: u32) -> WRaw {
+  let blk = row * (p.cols / 32u) + k;
+  var r: WRaw;
+  r.q[0] = w4[blk];
+  r.s.x = w1[p.r1 + blk];
+  return r;
+}
+fn weight_group_Q4_1(r: WRaw) -> WGroup { return WGroup(nibble_bytes(r.q[0]), unpack2x16float(r.s.x)); }
 fn weight_words_Q5_0(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
   var r: WRaw;
@@ -121,9 +129,9 @@ fn weight_words_Q4_K(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 256u) + k / 8u;
   let g = k % 8u;
   var r: WRaw;
-  r.q[0] = w4[p.r1 / 4u + blk];
-  r.q[1] = w4[8u * blk + 2u * (g / 2u)];
-  r.q[2] = w4[8u * blk + 2u * (g / 2u) + 1u];
+  r.head = w4[p.r1 / 4u + blk];
+  r.q[0] = w4[8u * blk + 2u * (g / 2u)];
+  r.q[1] = w4[8u * blk + 2u * (g / 2u) + 1u];
   r.s.x = g;
   return r;
 }
@@ -131,8 +139,24 @@ fn weight_group_Q4_K(r: WRaw) -> WGroup {
   let g = r.s.x;
   let sh = vec4<u32>(4u * (g & 1u));
   let m = vec4<u32>(0x0F0F0F0Fu);
-  let sm = scale_min(r.q[0], g);
-  return WGroup(array<vec4<u32>, 2>((r.q[1] >> sh) & m, (r.q[2] >> sh) & m), vec2<f32>(sm.x, -sm.y));
+  let sm = scale_min(r.head, g);
+  return WGroup(array<vec4<u32>, 2>((r.q[0] >> sh) & m, (r.q[1] >> sh) & m), vec2<f32>(sm.x, -sm.y));
+}
+// As Q4_K, plus the qh words whose bit g is each element's fifth bit.
+fn weight_words_Q5_K(row: u32, k: u32) -> WRaw {
+  _ = &w1;  // every type binds both views (a fixed bind group layout); Q5_K reads only w4
+  let blk = row * (p.cols / 256u) + k / 8u;
+  let g = k % 8u;
+  var r: WRaw;
+  r.head = w4[p.r1 / 4u + blk];
+  r.q = array<vec4<u32>, 4>(w4[10u * blk + 2u * (g / 2u)], w4[10u * blk + 2u * (g / 2u) + 1u], w4[10u * blk + 8u],
+                            w4[10u * blk + 9u]);
+  r.s.x = g;
+  return r;
+}
+fn weight_group_Q5_K(r: WRaw) -> WGroup {
+  let sm = scale_min(r.head, r.s.x);
+  return WGroup(q5k_bytes_of(r.q[0], r.q[1], r.q[2], r.q[3], r.s.x), vec2<f32>(sm.x, -sm.y));
 }
 fn weight_words_Q6_K(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 256u) + k / 8u;

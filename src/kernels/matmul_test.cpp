@@ -190,7 +190,7 @@ TEST(MatMul, ChunkedWeightsMatchUnchunkedExactly) {
       Rng rng(seed);
       const auto x = random_vector(size_t(max_tokens) * c, rng);
       const auto y0 = random_vector(size_t(max_tokens) * rows, rng);
-      for (bool q8 : {false, true})  // f32 activations, then int8 ones (the GEMM for the int8-decodable types)
+      for (bool q8 : {false, true})  // f32 activations, then int8 ones (the GEMM for the quant types)
         for (bool acc : {false, true}) {
           kw.quantize_activations = ks.quantize_activations = q8;
           const auto a = run_matmul(kw, m, t, x, y0, {1, 3}, max_tokens, acc);
@@ -232,8 +232,8 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
   uint64_t seed = 300;
   for (uint32_t preset : {1u, 2u, 3u, 4u}) {
     kc.gemm_tile = preset;
-    for (TensorType t : {TensorType::Q4_0, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0, TensorType::Q4_K,
-                         TensorType::Q6_K}) {
+    for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
+                         TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
       const std::vector<uint32_t> cols = test_cols(t);  // 3 and 9 groups of 32; 8 and 24 for the K-quants
       const std::tuple<uint32_t, uint32_t, bool> shapes[] = {{37, cols[1], false}, {131, cols[0], true}};
       for (auto [rows, c, acc] : shapes) {
@@ -318,9 +318,10 @@ TEST(MatMul, QuantizedWeightsWithQuantizedActivationsMatchTheReference) {
   using Kind = VecInput::Kind;
   Rng rng(7);
   const uint32_t s = std::max(4u, ctx.features().subgroup_max_size), c32 = 32 * (5 * s + 3);
-  for (auto [type, cols] : {std::pair{TensorType::Q4_0, c32}, std::pair{TensorType::Q5_0, c32}, std::pair{TensorType::Q5_1, c32},
-                            std::pair{TensorType::Q8_0, c32}, std::pair{TensorType::Q4_K, 256 * (s * 5 / 8 + 1)},
-                            std::pair{TensorType::Q6_K, 256 * (s * 5 / 8 + 1)}}) {
+  const uint32_t c256 = 256 * (s * 5 / 8 + 1);
+  for (auto [type, cols] : {std::pair{TensorType::Q4_0, c32}, std::pair{TensorType::Q4_1, c32}, std::pair{TensorType::Q5_0, c32},
+                            std::pair{TensorType::Q5_1, c32}, std::pair{TensorType::Q8_0, c32}, std::pair{TensorType::Q4_K, c256},
+                            std::pair{TensorType::Q5_K, c256}, std::pair{TensorType::Q6_K, c256}}) {
   const uint32_t rows = 131;
   const Matrix m = random_matrix(type, rows, cols, 3);
   GpuWeight w = upload_weight(ctx, "w", type, rows, cols, m.gguf.data());
@@ -462,7 +463,7 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
   Rng rng(21);
   using Variant = QoutVariant;
   for (auto [type, cols] : {std::pair{TensorType::Q4_0, 32u * 101}, std::pair{TensorType::Q4_K, 256u * 17},
-                            std::pair{TensorType::Q6_K, 256u * 5}}) {
+                            std::pair{TensorType::Q5_K, 256u * 3}, std::pair{TensorType::Q6_K, 256u * 5}}) {
     const uint32_t rows = 96;
     const std::vector<float> a = random_vector(cols, rng), nx = random_vector(cols, rng), y0 = random_vector(rows, rng),
                              ny = random_vector(rows, rng);

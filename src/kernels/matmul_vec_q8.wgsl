@@ -3,15 +3,16 @@
 // about half an instruction instead of a conversion and a multiply-add:
 //   Q4_0: sum_j (q_j - 8) d xq_j dx = d * (dx * sum_j q_j xq_j - 8 * dx * sum_j xq_j)
 //   Q4_K: sum_j (d sc q_j - dmin m) xq_j dx = d sc * dx * sum_j q_j xq_j - dmin m * dx * sum_j xq_j
-//   Q5_0: as Q4_0 with 5-bit q_j (0..31) and an offset of 16; Q5_1: d * dx * sum_j q_j xq_j + m * dx * sum_j xq_j
+//   Q5_0: as Q4_0 with 5-bit q_j (0..31) and an offset of 16
+//   Q4_1 / Q5_1: d * dx * sum_j q_j xq_j + m * dx * sum_j xq_j (4- / 5-bit q_j); Q5_K: as Q4_K with 5-bit q_j
 //   Q6_K: sum over the two 16-element halves h of d sc_h dx (sum_j q_j xq_j - 32 sum_j xq_j)
 //   Q8_0: d * dx * sum_j q_j xq_j (signed bytes)
 // (xd holds dx, dx * sum_j xq_j and sum x^2 per group). TYPE picks group_dot_TYPE. An RMSNorm
 // input (NORM) comes without its 1 / rms(x) (quantize_x.wgsl): the workgroup sums the groups'
 // sums of squares in the reduction's extra slot and row_scale applies it. Rows, workgroups and the
 // reduction (matvec_reduce.wgsl) are as in matmul_vec.wgsl: ROWS rows per workgroup, x blocks
-// reused across them. Appended to weights.wgsl (the bindings w4 / w1, f16_at, scale_min, q5_bytes,
-// q6k_bytes, q6k_scales).
+// reused across them. Appended to weights.wgsl (the bindings w4 / w1, f16_at, scale_min, the
+// byte-packed quants nibble_bytes, q5_bytes, q5k_bytes_of, q6k_bytes, q6k_scales).
 {{PARAMS}}
 @group(0) @binding(2) var<storage, read> xq: array<vec4<u32>>;   // [cols / 16] int8 x 16
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;    // [y_stride]
@@ -48,22 +49,30 @@ fn group_dot_Q4_0(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>)
   return d * (dx.x * f32(s) - 8.0 * dx.y);
 }
 
-// sum_j q_j xq_j over a Q5_0 / Q5_1 block with unsigned 5-bit q_j (q5_bytes, weights.wgsl).
-fn q5_idot(blk: u32, xa: vec4<u32>, xb: vec4<u32>) -> i32 {
-  let q = q5_bytes(blk);
+// sum_j q_j xq_j over a group's 32 bytes q_j (two vec4: elements 0..15, 16..31; weights.wgsl's
+// nibble_bytes, q5_bytes, q5k_bytes_of).
+fn bytes_idot(q: array<vec4<u32>, 2>, xa: vec4<u32>, xb: vec4<u32>) -> i32 {
   return dot4I8Packed(q[0].x, xa.x) + dot4I8Packed(q[0].y, xa.y) + dot4I8Packed(q[0].z, xa.z) + dot4I8Packed(q[0].w, xa.w) +
          dot4I8Packed(q[1].x, xb.x) + dot4I8Packed(q[1].y, xb.y) + dot4I8Packed(q[1].z, xb.z) + dot4I8Packed(q[1].w, xb.w);
 }
 
+// Q4_1: d * dx * sum_j q_j xq_j + m * dx * sum_j xq_j with unsigned nibbles q_j.
+fn group_dot_Q4_1(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
+  let blk = row * (p.cols / 32u) + k;
+  let s = bytes_idot(nibble_bytes(w4[blk]), xa, xb);
+  let dm = unpack2x16float(w1[p.r1 + blk]);
+  return dm.x * dx.x * f32(s) + dm.y * dx.y;
+}
+
 fn group_dot_Q5_0(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
   let blk = row * (p.cols / 32u) + k;
-  let s = q5_idot(blk, xa, xb);
+  let s = bytes_idot(q5_bytes(blk), xa, xb);
   return f16_at(p.r1, blk) * (dx.x * f32(s) - 16.0 * dx.y);
 }
 
 fn group_dot_Q5_1(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
   let blk = row * (p.cols / 32u) + k;
-  let s = q5_idot(blk, xa, xb);
+  let s = bytes_idot(q5_bytes(blk), xa, xb);
   let dm = unpack2x16float(w1[p.r1 + blk]);
   return dm.x * dx.x * f32(s) + dm.y * dx.y;
 }
@@ -80,6 +89,17 @@ fn group_dot_Q4_K(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>)
   let s = idot(qa, qb, 4u * (g & 1u), xa, xb);
   let sm = scale_min(head, g);
   return sm.x * dx.x * f32(s) - sm.y * dx.y;
+}
+
+// Q5_K group g: Q4_K's scale and min (scale_min) with 5-bit q_j (q5k_bytes_of).
+fn group_dot_Q5_K(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
+  _ = &w1;  // every type binds both views (a fixed bind group layout); Q5_K reads only w4
+  let blk = row * (p.cols / 256u) + k / 8u;
+  let g = k % 8u;
+  let q = q5k_bytes_of(w4[10u * blk + 2u * (g / 2u)], w4[10u * blk + 2u * (g / 2u) + 1u], w4[10u * blk + 8u],
+                       w4[10u * blk + 9u], g);
+  let sm = scale_min(w4[p.r1 / 4u + blk], g);
+  return sm.x * dx.x * f32(bytes_idot(q, xa, xb)) - sm.y * dx.y;
 }
 
 // Q6_K group g of a 256-element block: 6-bit q_j as bytes 0..63, one i8 scale per 16-element half
@@ -100,10 +120,7 @@ fn group_dot_Q6_K(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>)
 // Q8_0 group = block: 32 signed bytes.
 fn group_dot_Q8_0(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
   let blk = row * (p.cols / 32u) + k;
-  let qa = w4[2u * blk];
-  let qb = w4[2u * blk + 1u];
-  let s = dot4I8Packed(qa.x, xa.x) + dot4I8Packed(qa.y, xa.y) + dot4I8Packed(qa.z, xa.z) + dot4I8Packed(qa.w, xa.w) +
-          dot4I8Packed(qb.x, xb.x) + dot4I8Packed(qb.y, xb.y) + dot4I8Packed(qb.z, xb.z) + dot4I8Packed(qb.w, xb.w);
+  let s = bytes_idot(array<vec4<u32>, 2>(w4[2u * blk], w4[2u * blk + 1u]), xa, xb);
   return f16_at(p.r1, blk) * dx.x * f32(s);
 }
 

@@ -204,6 +204,24 @@ fn fifth_bytes(qh: u32, shift: u32) -> u32 {
   return ((((qh >> shift) & 0xFu) * 0x00204081u) & 0x01010101u) << 4u;
 }
 
+// A Q4_0 / Q4_1 block's q_j in 0..15: the low nibbles of its quant words q are elements 0..15,
+// the high ones 16..31.
+fn nibble_bytes(q: vec4<u32>) -> array<vec4<u32>, 2> {
+  let m = vec4<u32>(0x0F0F0F0Fu);
+  return array<vec4<u32>, 2>(q & m, (q >> vec4<u32>(4u)) & m);
+}
+
+// Q5_K sub-block g (decode_Q5_K's layout): nibble g % 2 of quant words qa, qb (elements 0..15,
+// 16..31) plus bit g of each qh byte (words ha, hb) as bit 4: q_j in 0..31.
+fn q5k_bytes_of(qa: vec4<u32>, qb: vec4<u32>, ha: vec4<u32>, hb: vec4<u32>, g: u32) -> array<vec4<u32>, 2> {
+  let sh = vec4<u32>(4u * (g & 1u));
+  let m = vec4<u32>(0x0F0F0F0Fu);
+  let one = vec4<u32>(0x01010101u);
+  let b = vec4<u32>(g);
+  return array<vec4<u32>, 2>(((qa >> sh) & m) | (((ha >> b) & one) << vec4<u32>(4u)),
+                             ((qb >> sh) & m) | (((hb >> b) & one) << vec4<u32>(4u)));
+}
+
 // A Q5_0 / Q5_1 block's q_j in 0..31 from its quant words q and fifth bits qh (bit j: element j).
 fn q5_bytes_of(q: vec4<u32>, qh: u32) -> array<vec4<u32>, 2> {
   let m = vec4<u32>(0x0F0F0F0Fu);
