@@ -74,6 +74,8 @@ fn prefill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
       pv[i] = vv;
     }
     workgroupBarrier();
+    // Zeroed explicitly: without it SwiftShader kept the previous tile's sums in s (the
+    // declaration's implicit zero was not redone per iteration).
     var s: array<array<f32, SK>, SQ>;
     for (var a = 0u; a < SQ; a++) {
       for (var b = 0u; b < SK; b++) { s[a][b] = 0.0; }

@@ -65,7 +65,8 @@ fn signed_bytes(v: vec4<u32>, bits: u32) -> vec4<u32> {
 // Staging is split in two so that a K step's global loads can be issued before the previous
 // step's arithmetic and used after it: weight_words_TYPE(row, k) only loads group k of `row`
 // (WRaw: each type fills what it needs, the rest is dead code to the compiler; all zeros decode
-// to a zero scale), weight_group_TYPE(raw) decodes it.
+// to a zero scale), weight_group_TYPE(raw) decodes it. Raw words start as explicit zeros (WRaw()):
+// an implicitly zeroed declaration inside a loop was seen to keep old values (attention_prefill.wgsl).
 struct WRaw {
   q: array<vec4<u32>, 4>,
   head: vec4<u32>,  // a K-quant block's d, dmin and scales
@@ -76,7 +77,7 @@ fn half_of(word: u32, parity: u32) -> f32 { return unpack2x16float(word)[parity]
 
 fn weight_words_Q4_0(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
-  var r: WRaw;
+  var r = WRaw();
   r.q[0] = w4[blk];
   r.s = vec4<u32>(w1[p.r1 + blk / 2u], blk & 1u, 0u, 0u);
   return r;
@@ -87,7 +88,7 @@ fn weight_group_Q4_0(r: WRaw) -> WGroup {
 }
 fn weight_words_Q4_1(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
-  var r: WRaw;
+  var r = WRaw();
   r.q[0] = w4[blk];
   r.s.x = w1[p.r1 + blk];
   return r;
@@ -95,7 +96,7 @@ fn weight_words_Q4_1(row: u32, k: u32) -> WRaw {
 fn weight_group_Q4_1(r: WRaw) -> WGroup { return WGroup(nibble_bytes(r.q[0]), unpack2x16float(r.s.x)); }
 fn weight_words_Q5_0(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
-  var r: WRaw;
+  var r = WRaw();
   r.q[0] = w4[blk];
   r.s = vec4<u32>(w1[p.r1 + blk / 2u], blk & 1u, w1[p.r2 + blk], 0u);
   return r;
@@ -106,7 +107,7 @@ fn weight_group_Q5_0(r: WRaw) -> WGroup {
 }
 fn weight_words_Q5_1(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
-  var r: WRaw;
+  var r = WRaw();
   r.q[0] = w4[blk];
   r.s = vec4<u32>(w1[p.r1 + blk], 0u, w1[p.r2 + blk], 0u);
   return r;
@@ -114,7 +115,7 @@ fn weight_words_Q5_1(row: u32, k: u32) -> WRaw {
 fn weight_group_Q5_1(r: WRaw) -> WGroup { return WGroup(q5_bytes_of(r.q[0], r.s.z), unpack2x16float(r.s.x)); }
 fn weight_words_Q8_0(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
-  var r: WRaw;
+  var r = WRaw();
   r.q[0] = w4[2u * blk];
   r.q[1] = w4[2u * blk + 1u];
   r.s = vec4<u32>(w1[p.r1 + blk / 2u], blk & 1u, 0u, 0u);
@@ -128,7 +129,7 @@ fn weight_words_Q4_K(row: u32, k: u32) -> WRaw {
   _ = &w1;  // every type binds both views (a fixed bind group layout); Q4_K reads only w4
   let blk = row * (p.cols / 256u) + k / 8u;
   let g = k % 8u;
-  var r: WRaw;
+  var r = WRaw();
   r.head = w4[p.r1 / 4u + blk];
   r.q[0] = w4[8u * blk + 2u * (g / 2u)];
   r.q[1] = w4[8u * blk + 2u * (g / 2u) + 1u];
@@ -147,7 +148,7 @@ fn weight_words_Q5_K(row: u32, k: u32) -> WRaw {
   _ = &w1;  // every type binds both views (a fixed bind group layout); Q5_K reads only w4
   let blk = row * (p.cols / 256u) + k / 8u;
   let g = k % 8u;
-  var r: WRaw;
+  var r = WRaw();
   r.head = w4[p.r1 / 4u + blk];
   r.q = array<vec4<u32>, 4>(w4[10u * blk + 2u * (g / 2u)], w4[10u * blk + 2u * (g / 2u) + 1u], w4[10u * blk + 8u],
                             w4[10u * blk + 9u]);
@@ -162,7 +163,7 @@ fn weight_words_Q6_K(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 256u) + k / 8u;
   let g = k % 8u;
   let w = q6k_words(blk, g);
-  var r: WRaw;
+  var r = WRaw();
   r.q = array<vec4<u32>, 4>(w.la, w.lb, w.ha, w.hb);
   r.s = vec4<u32>(w1[p.r2 + blk / 2u], blk & 1u, w1[p.r1 + 4u * blk + g / 2u], g);
   return r;
@@ -177,7 +178,7 @@ fn weight_group_Q6_K(r: WRaw) -> WGroup {
 // i / KB (consecutive threads read consecutive groups). Items past the step's, groups past the
 // row's end and rows / tokens past the tile's are zeros.
 fn fetch_weight(i: u32, k0: u32, r0: u32, nb: u32) -> WRaw {
-  var r: WRaw;
+  var r = WRaw();
   if (i < KB * BM && r0 + i / KB < p.chunk_rows && k0 + i % KB < nb) { r = weight_words_{{TYPE}}(r0 + i / KB, k0 + i % KB); }
   return r;
 }
@@ -187,7 +188,7 @@ struct XRaw {
   d: vec2<f32>,
 }
 fn fetch_x(i: u32, k0: u32, t0: u32, nb: u32) -> XRaw {
-  var x: XRaw;
+  var x = XRaw();
   if (i < KB * BN && t0 + i / KB < p.n_tokens && k0 + i % KB < nb) {
     let blk = (t0 + i / KB) * nb + k0 + i % KB;
     x = XRaw(xq[2u * blk], xq[2u * blk + 1u], xd[blk]);
