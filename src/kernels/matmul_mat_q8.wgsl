@@ -124,18 +124,25 @@ fn weight_words_Q8_0(row: u32, k: u32) -> WRaw {
 fn weight_group_Q8_0(r: WRaw) -> WGroup {
   return WGroup(array<vec4<u32>, 2>(r.q[0], r.q[1]), vec2<f32>(half_of(r.s.x, r.s.y), 0.0));
 }
-// Sub-block g of a 256-element block: nibble g % 2 of quant bytes 32 (g / 2) .. + 32; the head.
-fn weight_words_Q4_K(row: u32, k: u32) -> WRaw {
-  _ = &w1;  // every type binds both views (a fixed bind group layout); Q4_K reads only w4
+// Q4_K / Q5_K sub-block g of a 256-element block: the head, the quant words of nibble g % 2
+// (bytes 32 (g / 2) .. + 32 of a block of `wpb` words) and, for Q5_K (qh), the qh words whose
+// bit g is each element's fifth bit.
+fn kquant_words(row: u32, k: u32, wpb: u32, qh: bool) -> WRaw {
+  _ = &w1;  // every type binds both views (a fixed bind group layout); Q4_K / Q5_K read only w4
   let blk = row * (p.cols / 256u) + k / 8u;
   let g = k % 8u;
   var r = WRaw();
   r.head = w4[p.r1 / 4u + blk];
-  r.q[0] = w4[8u * blk + 2u * (g / 2u)];
-  r.q[1] = w4[8u * blk + 2u * (g / 2u) + 1u];
+  r.q[0] = w4[wpb * blk + 2u * (g / 2u)];
+  r.q[1] = w4[wpb * blk + 2u * (g / 2u) + 1u];
+  if (qh) {
+    r.q[2] = w4[wpb * blk + 8u];
+    r.q[3] = w4[wpb * blk + 9u];
+  }
   r.s.x = g;
   return r;
 }
+fn weight_words_Q4_K(row: u32, k: u32) -> WRaw { return kquant_words(row, k, 8u, false); }
 fn weight_group_Q4_K(r: WRaw) -> WGroup {
   let g = r.s.x;
   let sh = vec4<u32>(4u * (g & 1u));
@@ -143,18 +150,7 @@ fn weight_group_Q4_K(r: WRaw) -> WGroup {
   let sm = scale_min(r.head, g);
   return WGroup(array<vec4<u32>, 2>((r.q[0] >> sh) & m, (r.q[1] >> sh) & m), vec2<f32>(sm.x, -sm.y));
 }
-// As Q4_K, plus the qh words whose bit g is each element's fifth bit.
-fn weight_words_Q5_K(row: u32, k: u32) -> WRaw {
-  _ = &w1;  // every type binds both views (a fixed bind group layout); Q5_K reads only w4
-  let blk = row * (p.cols / 256u) + k / 8u;
-  let g = k % 8u;
-  var r = WRaw();
-  r.head = w4[p.r1 / 4u + blk];
-  r.q = array<vec4<u32>, 4>(w4[10u * blk + 2u * (g / 2u)], w4[10u * blk + 2u * (g / 2u) + 1u], w4[10u * blk + 8u],
-                            w4[10u * blk + 9u]);
-  r.s.x = g;
-  return r;
-}
+fn weight_words_Q5_K(row: u32, k: u32) -> WRaw { return kquant_words(row, k, 10u, true); }
 fn weight_group_Q5_K(r: WRaw) -> WGroup {
   let sm = scale_min(r.head, r.s.x);
   return WGroup(q5k_bytes_of(r.q[0], r.q[1], r.q[2], r.q[3], r.s.x), vec2<f32>(sm.x, -sm.y));
