@@ -53,8 +53,8 @@ struct KernelContext {
     return v ? uint32_t(std::strtoul(v, nullptr, 10)) : 0;
   }
   // Steps of several tokens multiply the quantized weights (every quant type: Q4_0, Q4_1, Q5_0,
-  // Q5_1, Q8_0, Q4_K, Q5_K, Q6_K) by int8-quantized activations (an int8 GEMM with DP4A, matmul_mat_q8.wgsl) instead of f32
-  // ones. Off on CPU adapters (no DP4A there).
+  // Q5_1, Q8_0, Q4_K, Q5_K, Q6_K) by int8-quantized activations (an int8 GEMM with DP4A,
+  // matmul_mat_q8.wgsl) instead of f32 ones. Off on CPU adapters (no DP4A there).
   bool quantize_activations;
   // Threads of the matvecs that write their consumer's int8 input (matmul_vec_q8_qout.wgsl);
   // 0 = the adapter's choice. Also $WGLLM_QOUT_WG.

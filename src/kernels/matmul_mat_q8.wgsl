@@ -68,7 +68,7 @@ fn signed_bytes(v: vec4<u32>, bits: u32) -> vec4<u32> {
 // to a zero scale), weight_group_TYPE(raw) decodes it. Raw words start as explicit zeros (WRaw()):
 // an implicitly zeroed declaration inside a loop was seen to keep old values (attention_prefill.wgsl).
 struct WRaw {
-  q: array<vec4<u32>, 4>,
+  w: QuantWords,    // quant words (la, lb) and high-bit words (ha, hb; weights.wgsl)
   head: vec4<u32>,  // a K-quant block's d, dmin and scales
   s: vec4<u32>,
 }
@@ -78,94 +78,95 @@ fn half_of(word: u32, parity: u32) -> f32 { return unpack2x16float(word)[parity]
 fn weight_words_Q4_0(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
   var r = WRaw();
-  r.q[0] = w4[blk];
+  r.w.la = w4[blk];
   r.s = vec4<u32>(w1[p.r1 + blk / 2u], blk & 1u, 0u, 0u);
   return r;
 }
 fn weight_group_Q4_0(r: WRaw) -> WGroup {
-  let q = nibble_bytes(r.q[0]);
+  let q = nibble_bytes(r.w.la);
   return WGroup(array<vec4<u32>, 2>(signed_bytes(q[0], 4u), signed_bytes(q[1], 4u)), vec2<f32>(half_of(r.s.x, r.s.y), 0.0));
 }
 fn weight_words_Q4_1(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
   var r = WRaw();
-  r.q[0] = w4[blk];
+  r.w.la = w4[blk];
   r.s.x = w1[p.r1 + blk];
   return r;
 }
-fn weight_group_Q4_1(r: WRaw) -> WGroup { return WGroup(nibble_bytes(r.q[0]), unpack2x16float(r.s.x)); }
+fn weight_group_Q4_1(r: WRaw) -> WGroup { return WGroup(nibble_bytes(r.w.la), unpack2x16float(r.s.x)); }
 fn weight_words_Q5_0(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
   var r = WRaw();
-  r.q[0] = w4[blk];
+  r.w.la = w4[blk];
   r.s = vec4<u32>(w1[p.r1 + blk / 2u], blk & 1u, w1[p.r2 + blk], 0u);
   return r;
 }
 fn weight_group_Q5_0(r: WRaw) -> WGroup {
-  let q = q5_bytes_of(r.q[0], r.s.z);
+  let q = q5_bytes_of(r.w.la, r.s.z);
   return WGroup(array<vec4<u32>, 2>(signed_bytes(q[0], 5u), signed_bytes(q[1], 5u)), vec2<f32>(half_of(r.s.x, r.s.y), 0.0));
 }
 fn weight_words_Q5_1(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
   var r = WRaw();
-  r.q[0] = w4[blk];
+  r.w.la = w4[blk];
   r.s = vec4<u32>(w1[p.r1 + blk], 0u, w1[p.r2 + blk], 0u);
   return r;
 }
-fn weight_group_Q5_1(r: WRaw) -> WGroup { return WGroup(q5_bytes_of(r.q[0], r.s.z), unpack2x16float(r.s.x)); }
+fn weight_group_Q5_1(r: WRaw) -> WGroup { return WGroup(q5_bytes_of(r.w.la, r.s.z), unpack2x16float(r.s.x)); }
 fn weight_words_Q8_0(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 32u) + k;
   var r = WRaw();
-  r.q[0] = w4[2u * blk];
-  r.q[1] = w4[2u * blk + 1u];
+  r.w.la = w4[2u * blk];
+  r.w.lb = w4[2u * blk + 1u];
   r.s = vec4<u32>(w1[p.r1 + blk / 2u], blk & 1u, 0u, 0u);
   return r;
 }
 fn weight_group_Q8_0(r: WRaw) -> WGroup {
-  return WGroup(array<vec4<u32>, 2>(r.q[0], r.q[1]), vec2<f32>(half_of(r.s.x, r.s.y), 0.0));
+  return WGroup(array<vec4<u32>, 2>(r.w.la, r.w.lb), vec2<f32>(half_of(r.s.x, r.s.y), 0.0));
 }
-// Q4_K / Q5_K sub-block g of a 256-element block: the head, the quant words of nibble g % 2
-// (bytes 32 (g / 2) .. + 32 of a block of `wpb` words) and, for Q5_K (qh), the qh words whose
-// bit g is each element's fifth bit.
-fn kquant_words(row: u32, k: u32, wpb: u32, qh: bool) -> WRaw {
+// Q4_K / Q5_K sub-block g of a 256-element block: the head, and for Q4_K the quant words of
+// nibble g % 2 (bytes 32 (g / 2) .. + 32) as la, lb; Q5_K's words from q5k_words.
+fn kquant_head(row: u32, k: u32) -> WRaw {
   _ = &w1;  // every type binds both views (a fixed bind group layout); Q4_K / Q5_K read only w4
-  let blk = row * (p.cols / 256u) + k / 8u;
-  let g = k % 8u;
   var r = WRaw();
-  r.head = w4[p.r1 / 4u + blk];
-  r.q[0] = w4[wpb * blk + 2u * (g / 2u)];
-  r.q[1] = w4[wpb * blk + 2u * (g / 2u) + 1u];
-  if (qh) {
-    r.q[2] = w4[wpb * blk + 8u];
-    r.q[3] = w4[wpb * blk + 9u];
-  }
-  r.s.x = g;
+  r.head = w4[p.r1 / 4u + row * (p.cols / 256u) + k / 8u];
+  r.s.x = k % 8u;
   return r;
 }
-fn weight_words_Q4_K(row: u32, k: u32) -> WRaw { return kquant_words(row, k, 8u, false); }
+fn weight_words_Q4_K(row: u32, k: u32) -> WRaw {
+  let blk = row * (p.cols / 256u) + k / 8u;
+  let g = k % 8u;
+  var r = kquant_head(row, k);
+  r.w.la = w4[8u * blk + 2u * (g / 2u)];
+  r.w.lb = w4[8u * blk + 2u * (g / 2u) + 1u];
+  return r;
+}
 fn weight_group_Q4_K(r: WRaw) -> WGroup {
   let g = r.s.x;
   let sh = vec4<u32>(4u * (g & 1u));
   let m = vec4<u32>(0x0F0F0F0Fu);
   let sm = scale_min(r.head, g);
-  return WGroup(array<vec4<u32>, 2>((r.q[0] >> sh) & m, (r.q[1] >> sh) & m), vec2<f32>(sm.x, -sm.y));
+  return WGroup(array<vec4<u32>, 2>((r.w.la >> sh) & m, (r.w.lb >> sh) & m), vec2<f32>(sm.x, -sm.y));
 }
-fn weight_words_Q5_K(row: u32, k: u32) -> WRaw { return kquant_words(row, k, 10u, true); }
+fn weight_words_Q5_K(row: u32, k: u32) -> WRaw {
+  var r = kquant_head(row, k);
+  r.w = q5k_words(row * (p.cols / 256u) + k / 8u, k % 8u);
+  return r;
+}
 fn weight_group_Q5_K(r: WRaw) -> WGroup {
   let sm = scale_min(r.head, r.s.x);
-  return WGroup(q5k_bytes_of(r.q[0], r.q[1], r.q[2], r.q[3], r.s.x), vec2<f32>(sm.x, -sm.y));
+  return WGroup(q5k_bytes_of(r.w, r.s.x), vec2<f32>(sm.x, -sm.y));
 }
 fn weight_words_Q6_K(row: u32, k: u32) -> WRaw {
   let blk = row * (p.cols / 256u) + k / 8u;
   let g = k % 8u;
-  let w = q6k_words(blk, g);
   var r = WRaw();
-  r.q = array<vec4<u32>, 4>(w.la, w.lb, w.ha, w.hb);
+  r.w = q6k_words(blk, g);
   r.s = vec4<u32>(w1[p.r2 + blk / 2u], blk & 1u, w1[p.r1 + 4u * blk + g / 2u], g);
   return r;
 }
 fn weight_group_Q6_K(r: WRaw) -> WGroup {
-  let q = q6k_bytes_of(Q6Words(r.q[0], r.q[1], r.q[2], r.q[3]), r.s.w);
+  let q = q6k_bytes_of(r.w, r.s.w);
   return WGroup(array<vec4<u32>, 2>(signed_bytes(q[0], 6u), signed_bytes(q[1], 6u)),
                 q6k_scales_of(half_of(r.s.x, r.s.y), r.s.z, r.s.w));
 }

@@ -91,15 +91,13 @@ fn group_dot_Q4_K(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>)
   return sm.x * dx.x * f32(s) - sm.y * dx.y;
 }
 
-// Q5_K group g: Q4_K's scale and min (scale_min) with 5-bit q_j (q5k_bytes_of).
+// Q5_K group g: Q4_K's scale and min (scale_min) with 5-bit q_j (q5k_words, q5k_bytes_of).
 fn group_dot_Q5_K(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>) -> f32 {
   _ = &w1;  // every type binds both views (a fixed bind group layout); Q5_K reads only w4
   let blk = row * (p.cols / 256u) + k / 8u;
   let g = k % 8u;
-  let q = q5k_bytes_of(w4[10u * blk + 2u * (g / 2u)], w4[10u * blk + 2u * (g / 2u) + 1u], w4[10u * blk + 8u],
-                       w4[10u * blk + 9u], g);
   let sm = scale_min(w4[p.r1 / 4u + blk], g);
-  return sm.x * dx.x * f32(bytes_idot(q, xa, xb)) - sm.y * dx.y;
+  return sm.x * dx.x * f32(bytes_idot(q5k_bytes_of(q5k_words(blk, g), g), xa, xb)) - sm.y * dx.y;
 }
 
 // Q6_K group g of a 256-element block: 6-bit q_j as bytes 0..63, one i8 scale per 16-element half

@@ -211,15 +211,28 @@ fn nibble_bytes(q: vec4<u32>) -> array<vec4<u32>, 2> {
   return array<vec4<u32>, 2>(q & m, (q >> vec4<u32>(4u)) & m);
 }
 
-// Q5_K sub-block g (decode_Q5_K's layout): nibble g % 2 of quant words qa, qb (elements 0..15,
-// 16..31) plus bit g of each qh byte (words ha, hb) as bit 4: q_j in 0..31.
-fn q5k_bytes_of(qa: vec4<u32>, qb: vec4<u32>, ha: vec4<u32>, hb: vec4<u32>, g: u32) -> array<vec4<u32>, 2> {
+// The words a K-quant group's bytes come from: quant words la, lb (elements 0..15, 16..31) and
+// high-bit words ha, hb (Q5_K: qh; Q6_K: the qh quarter of the group's half).
+struct QuantWords {
+  la: vec4<u32>,
+  lb: vec4<u32>,
+  ha: vec4<u32>,
+  hb: vec4<u32>,
+}
+
+// Q5_K sub-block g (decode_Q5_K's layout): nibble g % 2 of 32 quant bytes plus bit g of each qh
+// byte as bit 4: q_j in 0..31.
+fn q5k_words(blk: u32, g: u32) -> QuantWords {
+  let l = 10u * blk + 2u * (g / 2u);
+  return QuantWords(w4[l], w4[l + 1u], w4[10u * blk + 8u], w4[10u * blk + 9u]);
+}
+fn q5k_bytes_of(w: QuantWords, g: u32) -> array<vec4<u32>, 2> {
   let sh = vec4<u32>(4u * (g & 1u));
   let m = vec4<u32>(0x0F0F0F0Fu);
   let one = vec4<u32>(0x01010101u);
   let b = vec4<u32>(g);
-  return array<vec4<u32>, 2>(((qa >> sh) & m) | (((ha >> b) & one) << vec4<u32>(4u)),
-                             ((qb >> sh) & m) | (((hb >> b) & one) << vec4<u32>(4u)));
+  return array<vec4<u32>, 2>(((w.la >> sh) & m) | (((w.ha >> b) & one) << vec4<u32>(4u)),
+                             ((w.lb >> sh) & m) | (((w.hb >> b) & one) << vec4<u32>(4u)));
 }
 
 // A Q5_0 / Q5_1 block's q_j in 0..31 from its quant words q and fifth bits qh (bit j: element j).
@@ -232,19 +245,13 @@ fn q5_bytes_of(q: vec4<u32>, qh: u32) -> array<vec4<u32>, 2> {
 fn q5_bytes(blk: u32) -> array<vec4<u32>, 2> { return q5_bytes_of(w4[blk], w1[p.r2 + blk]); }
 
 // Q6_K group g of a block (decode_Q6_K's layout): q_j in 0..63 from a nibble of ql and two bits
-// of qh. The words it reads (q6k_words): ql words la, lb (elements 0..15, 16..31), qh words ha, hb.
-struct Q6Words {
-  la: vec4<u32>,
-  lb: vec4<u32>,
-  ha: vec4<u32>,
-  hb: vec4<u32>,
-}
-fn q6k_words(blk: u32, g: u32) -> Q6Words {
+// of qh.
+fn q6k_words(blk: u32, g: u32) -> QuantWords {
   let hf = g / 4u;
   let l = 12u * blk + 4u * hf + 2u * (g & 1u);
-  return Q6Words(w4[l], w4[l + 1u], w4[12u * blk + 8u + 2u * hf], w4[12u * blk + 8u + 2u * hf + 1u]);
+  return QuantWords(w4[l], w4[l + 1u], w4[12u * blk + 8u + 2u * hf], w4[12u * blk + 8u + 2u * hf + 1u]);
 }
-fn q6k_bytes_of(w: Q6Words, g: u32) -> array<vec4<u32>, 2> {
+fn q6k_bytes_of(w: QuantWords, g: u32) -> array<vec4<u32>, 2> {
   let c = g % 4u;
   let ns = vec4<u32>(4u * (c / 2u));
   let cs = vec4<u32>(2u * c);
