@@ -8,6 +8,8 @@ namespace {
 constexpr uint32_t kWorkgroup = 64;  // keys per tile; also >= head_dim / 4
 constexpr uint32_t kDecodeWorkgroup = 128;  // keys per decode tile
 constexpr uint32_t kMaxHeadsPerBlock = 8;   // query heads per decode workgroup, at most
+constexpr uint32_t kDecodeKeyLoads = 32;    // K vec4 loads in flight per decode invocation, at most
+constexpr uint32_t kDecodeValueLoads = 8;   // V rows' loads in flight per decode invocation
 
 // attend, combine and kv_write serve every head_dim (the query tile is sized for the largest,
 // 1 KiB); decode is compiled for one head_dim (unrolled dot products) and heads per block.
@@ -26,8 +28,13 @@ gpu::KernelSpec attention_spec(const KernelContext& kc, const char* entry, bool 
   spec.defines["HPW"] = std::to_string(heads_per_block);
   spec.defines["QOUT"] = quantized_out ? "" : "//";
   if (quantized_out) spec.name += "_q8out";
-  spec.defines["KL"] = std::to_string(kc.attn_kl ? kc.attn_kl : 4);
-  spec.defines["VL"] = std::to_string(kc.attn_vl ? kc.attn_vl : 4);
+  // Decode's loads in flight per invocation: a whole K row (head_dim 128 in f16: 32 vec4s) in one
+  // batch, 8 V rows. H200, llama3-8b decode at prompts 16 / 512 (docs/perf-notes.md #28): Q4_0
+  // 460 / 409 tok/s with 4 and 4 -> 469 / 418; Q4_K_M 395 / 355 -> 402 / 364. More than HD4 would
+  // leave the batched loop empty, so the knob is capped there.
+  const uint32_t hd4 = std::max(head_dim / 4, 1u);
+  spec.defines["KL"] = std::to_string(std::min(kc.attn_kl ? kc.attn_kl : kDecodeKeyLoads, hd4));
+  spec.defines["VL"] = std::to_string(kc.attn_vl ? kc.attn_vl : kDecodeValueLoads);
   kv_cache_defines(spec, f16_cache, native_f16);
   return gpu::PipelineCache::with_params<AttentionParams>(spec);
 }

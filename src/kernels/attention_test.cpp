@@ -163,7 +163,8 @@ void write_cache(gpu::Context& ctx, const gpu::Buffer& cache, const std::vector<
 
 // The decode kernel at contexts longer than its tile of 128 keys, one pass and split: query
 // heads per block 4 (8/2), 7 (7/1), 1 with 5 key slices (3/3, head_dim 96, softcap 50, window
-// 150). Bounds as above. Each also with the int8-quantized output (the output projection's input).
+// 150). Bounds as above. Each also with the int8-quantized output (the output projection's input),
+// and with 5 K / 3 V loads in flight (batches with tails) besides the defaults.
 TEST(Attention, DecodeMatchesReferenceAtLongContexts) {
   gpu::Context& ctx = shared_context();
   const uint32_t max_ctx = 200;
@@ -190,8 +191,12 @@ TEST(Attention, DecodeMatchesReferenceAtLongContexts) {
         write_cache(ctx, vcb, v, f16_cache);
         ctx.write(qb, q.data(), q.size() * 4);
         const float scale = 1.0f / std::sqrt(float(D));
+        // Loads in flight: the defaults (a whole K row, 8 V rows) and 5 / 3, which leave tails.
+        for (uint32_t loads : {0u, 1u})
         for (uint32_t split_keys : {64u, 1000u})
           for (bool q8_out : {false, true}) {
+            if (loads && q8_out) continue;  // the quantized output does not depend on the loads
+            kc.attn_kl = loads ? 5 : 0, kc.attn_vl = loads ? 3 : 0;
             Attention attn(kc, qb, kcb, vcb, ob, s.n_heads, s.n_kv_heads, D, max_ctx, scale, s.softcap, s.window,
                            f16_cache, 1, split_keys);
             const QuantizedX* xq = q8_out ? attn.enable_quantized_output("attn_q8") : nullptr;
@@ -206,7 +211,7 @@ TEST(Attention, DecodeMatchesReferenceAtLongContexts) {
               rec.submit();
               EXPECT_EQ(attn.last_splits(), split_keys == 64 ? (std::min(pos + 1, s.window ? s.window : pos + 1) + 63) / 64 : 1);
               const std::string what =
-                  ::testing::PrintToString(std::vector<uint32_t>{s.n_heads, s.n_kv_heads, D, split_keys, pos, f16_cache, sg, q8_out});
+                  ::testing::PrintToString(std::vector<uint32_t>{s.n_heads, s.n_kv_heads, D, split_keys, pos, f16_cache, sg, q8_out, loads});
               const std::vector<float> out = ctx.read_vector<float>(ob, q_row);
               EXPECT_LT(nmse(out, attention_ref(s, q, k, v, 1, pos, scale)), 1e-10) << what;
               if (xq) {

@@ -270,11 +270,12 @@ gpu::KernelSpec MatMul::qout_spec(const std::string& mode, bool gated, bool rope
   // q | k | v 512 threads, and the K-quant residuals 64 lanes along K (2 rows per thread per x
   // load). H200, 8B Q4_K_M, -p 16 -n 64: 341.5 tok/s with 1,024 x 1 everywhere -> 377.5 (gated 256)
   // -> 383.2 (KT 64) -> 387.4 (rope 512); the same shapes cost Q4_0 2-9 % (docs/perf-notes.md #21).
+  // KT 64 for the K-quant q | k | v too (its Q4_K rows and Q6_K v): 395 -> 402 tok/s (#29).
   const bool q4k = w_.type == TensorType::Q4_K, kquant = q4k || w_.type == TensorType::Q6_K;
   const bool narrow = gated && !q4k;
   uint32_t wg = wg_knob ? wg_knob : cpu ? 64 : gated ? 256 : rope && q4k ? 512 : 1024;
   const uint32_t nr = gated ? 64 : 32;
-  const uint32_t kt = kt_knob ? kt_knob : !cpu && kquant && !gated && !rope ? 64 : 32;
+  const uint32_t kt = kt_knob ? kt_knob : !cpu && kquant && !gated ? 64 : 32;
   if (!wg_knob)
     while (wg > kt && wg > kc_.ctx.limits().max_compute_invocations_per_workgroup) wg /= 2;
   if (kt % 32 != 0 || wg % kt != 0 || nr % (wg / kt) != 0)

@@ -550,9 +550,10 @@ TEST(MatMul, QuantizedOutputMatchesThePlainPathAndQuantizesIt) {
 // same matvec writing q, k and v followed by RopeKvWrite (checked against the CPU in rope_test):
 // q NMSE < 1e-10 (only the sums' order differs); cache row pos: f32 NMSE < 1e-10, f16 within one
 // f16 ulp (its f32 inputs differ by that rounding); every other cache row keeps its poison. Both
-// pair layouts, partial rotary (original layout), attn_factor != 1, 64 / 256 threads, 1 / 2 units
-// per batch, subgroup and workgroup-memory reductions; the weight whole or as q | k and v ops
-// (first_row); and what rope_output refuses.
+// pair layouts, partial rotary (original layout), attn_factor != 1, Q4_0 / Q4_K / Q6_K (Q4_K_M's
+// v) / Q8_0, 64 / 256 threads, 1 / 2 units per batch, 32 / 64 lanes along K, subgroup and
+// workgroup-memory reductions; the weight whole or as q | k and v ops (first_row); and what
+// rope_output refuses.
 TEST(MatMul, RopeOutputMatchesTheMatvecThenRopeKvWrite) {
   gpu::Context& ctx = shared_context();
   KernelContext& kc = shared_kernels();
@@ -566,6 +567,7 @@ TEST(MatMul, RopeOutputMatchesTheMatvecThenRopeKvWrite) {
   };
   const Case cases[] = {{4, 2, 64, 64, true, 1.0f, TensorType::Q4_0, 32 * 101},
                         {3, 1, 32, 20, false, 0.9f, TensorType::Q4_K, 256 * 5},
+                        {2, 1, 64, 64, false, 1.0f, TensorType::Q6_K, 256 * 3},
                         {2, 2, 64, 64, false, 1.0f, TensorType::Q8_0, 32 * 40}};
   using Variant = QoutVariant;
   const uint32_t max_ctx = 24, pos = 13;
