@@ -196,11 +196,15 @@ bool MatMul::accepts_quantized_input() const {
   }
 }
 
+bool MatMul::walks_pairs() const {
+  return w_.type == TensorType::Q4_K || w_.type == TensorType::Q5_K;
+}
+
 bool MatMul::use_quantized_input(const QuantizedX& xq) {
   if (!accepts_quantized_input() || xq.cols != w_.cols) return false;
   std::map<std::string, std::string> defines = weight_defines(w_.type);
   defines["NORM"] = xq.normed ? "" : "//";
-  const bool pairs = w_.type == TensorType::Q4_K;  // group_pair_dot_Q4_K (matmul_vec_q8.wgsl)
+  const bool pairs = walks_pairs();  // group_pair_dot_TYPE (matmul_vec_q8.wgsl)
   defines["GU"] = pairs ? "2" : "1";
   defines["GU1"] = pairs ? "//" : "";
   defines["GU2"] = pairs ? "" : "//";
@@ -265,15 +269,16 @@ gpu::KernelSpec MatMul::qout_spec(const std::string& mode, bool gated, bool rope
   const uint32_t wg_knob = pick(kc_.qout_wg, kc_.qout_wg_gated, kc_.qout_wg_rope, kc_.qout_wg_short);
   const uint32_t un_knob = pick(kc_.qout_un, kc_.qout_un_gated, kc_.qout_un_rope, kc_.qout_un_short);
   const uint32_t kt_knob = pick(kc_.qout_kt, kc_.qout_kt_gated, kc_.qout_kt_rope, kc_.qout_kt_short);
-  // Q4_K walks sub-block pairs (two x groups per unit): four units per batch is too many registers
-  // there (H100: Q4_K_M 8B 250 -> 239 tok/s), so its gate | up takes 256 threads x 1 unit, its
-  // q | k | v 512 threads, and the K-quant residuals 64 lanes along K (2 rows per thread per x
+  // Q4_K and Q5_K walk sub-block pairs (two x groups per unit): four units per batch is too many
+  // registers there (H100: Q4_K_M 8B 250 -> 239 tok/s), so their gate | up takes 256 threads x 1
+  // unit, their q | k | v 512 threads, and the K-quant residuals 64 lanes along K (2 rows per thread per x
   // load). H200, 8B Q4_K_M, -p 16 -n 64: 341.5 tok/s with 1,024 x 1 everywhere -> 377.5 (gated 256)
   // -> 383.2 (KT 64) -> 387.4 (rope 512); the same shapes cost Q4_0 2-9 % (docs/perf-notes.md #21).
-  // KT 64 for the K-quant q | k | v too (its Q4_K rows and Q6_K v): 395 -> 402 tok/s (#29).
-  const bool q4k = w_.type == TensorType::Q4_K, kquant = q4k || w_.type == TensorType::Q6_K;
-  const bool narrow = gated && !q4k;
-  uint32_t wg = wg_knob ? wg_knob : cpu ? 64 : gated ? 256 : rope && q4k ? 512 : 1024;
+  // KT 64 for the K-quant q | k | v too (its Q4_K rows and Q6_K v): 395 -> 402 tok/s (#29). Q5_K
+  // walks pairs too and takes Q4_K's shapes: 8B Q5_K_M 255 -> 347 tok/s at p16 (#31).
+  const bool pairs = walks_pairs(), kquant = pairs || w_.type == TensorType::Q6_K;
+  const bool narrow = gated && !pairs;
+  uint32_t wg = wg_knob ? wg_knob : cpu ? 64 : gated ? 256 : rope && pairs ? 512 : 1024;
   const uint32_t nr = gated ? 64 : 32;
   const uint32_t kt = kt_knob ? kt_knob : !cpu && kquant && !gated ? 64 : 32;
   if (!wg_knob)

@@ -132,6 +132,9 @@ class MatMul {
   double dispatch_bytes(size_t k, uint32_t n_tokens) const;
 
  private:
+  // Whether the int8 matvec walks units of two groups (a K-quant sub-block pair sharing its quant
+  // bytes and head): Q4_K and Q5_K.
+  bool walks_pairs() const;
   KernelContext& kc_;
   const GpuWeight& w_;
   const gpu::Buffer& y_;

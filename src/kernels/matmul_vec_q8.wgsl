@@ -138,7 +138,20 @@ fn group_pair_dot_Q4_K(row: u32, u: u32, x: XUnit) -> f32 {
   return (m.x * x.dx[0].x * f32(s0) - m.y * x.dx[0].y) + (m.z * x.dx[1].x * f32(s1) - m.w * x.dx[1].y);
 }
 
-// The loops walk units of GU groups of 32 (GU = 2 for Q4_K: group_pair_dot, else 1): x of a unit
+// Q5_K groups 2u and 2u + 1 at once, as group_pair_dot_Q4_K: the pair's quant words, the block's
+// fifth-bit words and its head are loaded once for both.
+fn group_pair_dot_Q5_K(row: u32, u: u32, x: XUnit) -> f32 {
+  _ = &w1;  // every type binds both views (a fixed bind group layout); Q5_K reads only w4
+  let blk = row * (p.cols / 256u) + u / 4u;
+  let j = u % 4u;
+  let w = q5k_words(blk, 2u * j);
+  let s0 = bytes_idot(q5k_bytes_of(w, 2u * j), x.xa[0], x.xa[1]);
+  let s1 = bytes_idot(q5k_bytes_of(w, 2u * j + 1u), x.xa[2], x.xa[3]);
+  let m = scale_min_pair(w4[p.r1 / 4u + blk], 2u * j);
+  return (m.x * x.dx[0].x * f32(s0) - m.y * x.dx[0].y) + (m.z * x.dx[1].x * f32(s1) - m.w * x.dx[1].y);
+}
+
+// The loops walk units of GU groups of 32 (GU = 2 for Q4_K and Q5_K: group_pair_dot, else 1): x of a unit
 // is loaded once and reused for every row.
 const GU: u32 = {{GU}}u;
 struct XUnit {
