@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Packs what a device call needs from this machine's build into .devpack/devbin.tar.xz (one file
 # to carry, under the 64 MiB that travel): build/wgllm, the GPU test binaries, Dawn's
-# libwebgpu_wrapper.so and cpp-httplib and brotli, which the device image lacks. On the device, unpack it
-# (`tar -xJf .devpack/devbin.tar.xz`: it makes .devbin/) before scripts/device/h100_check_and_bench.sh.
+# libwebgpu_wrapper.so, and cpp-httplib and brotli, which the device image lacks. On the device,
+# unpack it (`tar -xJf .devpack/devbin.tar.xz`: it makes .devbin/) before
+# scripts/device/h100_check_and_bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rm -rf .devbin && mkdir -p .devbin .devpack

@@ -84,7 +84,8 @@ struct KernelContext {
   uint32_t qout_kt_short = env_u32("WGLLM_QOUT_KT_SHORT");
   bool qout_subgroups = !env_is_zero("WGLLM_QOUT_SG");
   // Decode attention: keys per split (0 = the op's default), K and V loads in flight per
-  // invocation (0 = 32, at most head_dim / 4, and 8). Tuning knobs, also from $WGLLM_ATTN_SPLIT / $WGLLM_ATTN_KL / $WGLLM_ATTN_VL.
+  // invocation (0 = 32, at most head_dim / 4, and 8). Tuning knobs, also from $WGLLM_ATTN_SPLIT /
+  // $WGLLM_ATTN_KL / $WGLLM_ATTN_VL.
   uint32_t attn_split = env_u32("WGLLM_ATTN_SPLIT");
   uint32_t attn_kl = env_u32("WGLLM_ATTN_KL");
   uint32_t attn_vl = env_u32("WGLLM_ATTN_VL");

@@ -122,6 +122,12 @@ fn group_dot_Q8_0(row: u32, k: u32, xa: vec4<u32>, xb: vec4<u32>, dx: vec2<f32>)
   return f16_at(p.r1, blk) * dx.x * f32(s);
 }
 
+// A sub-block pair's two integer sums s0, s1 scaled: m = (scale, min) of each (scale_min_pair),
+// x's (dx, dx * sum) per group.
+fn pair_sum(m: vec4<f32>, x: XUnit, s0: i32, s1: i32) -> f32 {
+  return (m.x * x.dx[0].x * f32(s0) - m.y * x.dx[0].y) + (m.z * x.dx[1].x * f32(s1) - m.w * x.dx[1].y);
+}
+
 // Q4_K groups 2u and 2u + 1 (sub-block pair u % 4 of block u / 4) at once: they are the low and
 // high nibbles of the same 32 quant bytes and share the block head, so one load of each serves
 // both (group_dot_Q4_K alone re-reads them per group).
@@ -135,7 +141,7 @@ fn group_pair_dot_Q4_K(row: u32, u: u32, x: XUnit) -> f32 {
   let s0 = idot(qa, qb, 0u, x.xa[0], x.xa[1]);
   let s1 = idot(qa, qb, 4u, x.xa[2], x.xa[3]);
   let m = scale_min_pair(head, 2u * j);
-  return (m.x * x.dx[0].x * f32(s0) - m.y * x.dx[0].y) + (m.z * x.dx[1].x * f32(s1) - m.w * x.dx[1].y);
+  return pair_sum(m, x, s0, s1);
 }
 
 // Q5_K groups 2u and 2u + 1 at once, as group_pair_dot_Q4_K: the pair's quant words, the block's
@@ -148,11 +154,11 @@ fn group_pair_dot_Q5_K(row: u32, u: u32, x: XUnit) -> f32 {
   let s0 = bytes_idot(q5k_bytes_of(w, 2u * j), x.xa[0], x.xa[1]);
   let s1 = bytes_idot(q5k_bytes_of(w, 2u * j + 1u), x.xa[2], x.xa[3]);
   let m = scale_min_pair(w4[p.r1 / 4u + blk], 2u * j);
-  return (m.x * x.dx[0].x * f32(s0) - m.y * x.dx[0].y) + (m.z * x.dx[1].x * f32(s1) - m.w * x.dx[1].y);
+  return pair_sum(m, x, s0, s1);
 }
 
-// The loops walk units of GU groups of 32 (GU = 2 for Q4_K and Q5_K: group_pair_dot, else 1): x of a unit
-// is loaded once and reused for every row.
+// The loops walk units of GU groups of 32 (GU = 2 for Q4_K and Q5_K: group_pair_dot, else 1): x
+// of a unit is loaded once and reused for every row.
 const GU: u32 = {{GU}}u;
 struct XUnit {
   xa: array<vec4<u32>, 4>,  // groups' int8 x, two vec4 each
