@@ -20,11 +20,12 @@ gpu::KernelSpec attention_spec(const KernelContext& kc, const char* entry, bool 
   spec.entry = entry;
   spec.defines["WG"] = std::to_string(kWorkgroup);
   spec.defines["D4_MAX"] = std::to_string(kWorkgroup);
+  const uint32_t hd4 = head_dim / 4;  // head_dim >= 4: check_head_dim, or the default
   const uint32_t dwg = kc.attn_dwg ? kc.attn_dwg : kDecodeWorkgroup;
-  if ((dwg & (dwg - 1)) || dwg < head_dim / 4)
-    fail("Attention: ", dwg, " decode invocations per workgroup: must be a power of 2 and at least head_dim / 4 (", head_dim / 4, ")");
+  if ((dwg & (dwg - 1)) || dwg < hd4)
+    fail("Attention: ", dwg, " decode invocations per workgroup: must be a power of 2 and at least head_dim / 4 (", hd4, ")");
   spec.defines["DWG"] = std::to_string(dwg);
-  spec.defines["HD4"] = std::to_string(head_dim / 4);
+  spec.defines["HD4"] = std::to_string(hd4);
   spec.defines["HPW"] = std::to_string(heads_per_block);
   spec.defines["QOUT"] = quantized_out ? "" : "//";
   if (quantized_out) spec.name += "_q8out";
@@ -32,7 +33,6 @@ gpu::KernelSpec attention_spec(const KernelContext& kc, const char* entry, bool 
   // batch, 8 V rows. H200, llama3-8b decode at prompts 16 / 512 (docs/perf-notes.md #28): Q4_0
   // 460 / 409 tok/s with 4 and 4 -> 469 / 418; Q4_K_M 395 / 355 -> 402 / 364. More than HD4 would
   // leave the batched loop empty, so the knob is capped there.
-  const uint32_t hd4 = std::max(head_dim / 4, 1u);
   spec.defines["KL"] = std::to_string(std::min(kc.attn_kl ? kc.attn_kl : kDecodeKeyLoads, hd4));
   spec.defines["VL"] = std::to_string(kc.attn_vl ? kc.attn_vl : kDecodeValueLoads);
   kv_cache_defines(spec, f16_cache, native_f16);

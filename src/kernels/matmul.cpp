@@ -272,8 +272,9 @@ gpu::KernelSpec MatMul::qout_spec(const std::string& mode, bool gated, bool rope
   // Q4_K and Q5_K walk sub-block pairs (two x groups per unit): four units per batch is too many
   // registers there (H100: Q4_K_M 8B 250 -> 239 tok/s), so their gate | up takes 256 threads x 1
   // unit, their q | k | v 512 threads, and the K-quant residuals 64 lanes along K (2 rows per
-  // thread per x load). H200, 8B Q4_K_M, -p 16 -n 64: 341.5 tok/s with 1,024 x 1 everywhere -> 377.5 (gated 256)
-  // -> 383.2 (KT 64) -> 387.4 (rope 512); the same shapes cost Q4_0 2-9 % (docs/perf-notes.md #21).
+  // thread per x load). H200, 8B Q4_K_M, -p 16 -n 64: 341.5 tok/s with 1,024 x 1 everywhere ->
+  // 377.5 (gated 256) -> 383.2 (KT 64) -> 387.4 (rope 512); the same shapes cost Q4_0 2-9 %
+  // (docs/perf-notes.md #21).
   // KT 64 for the K-quant q | k | v too (its Q4_K rows and Q6_K v): 395 -> 402 tok/s (#29). Q5_K
   // walks pairs too and takes Q4_K's shapes: 8B Q5_K_M 255 -> 347 tok/s at p16 (#31).
   const bool pairs = walks_pairs(), kquant = pairs || w_.type == TensorType::Q6_K;
