@@ -54,33 +54,32 @@ void check_head_dim(const char* op, uint32_t head_dim) {
 }
 
 // The tiled prefill kernel's shape (attention_prefill.wgsl): bq query tokens per workgroup of
-// 8 bq threads (two query rows per thread for the scores, 8 threads per row for the softmax),
-// bk keys per tile (K and V rows staged). The largest of 16 x 32, 16 x 16, 8 x 32, 8 x 16 whose
-// workgroup memory fits the adapter; bq 0 where none does (or the knobs say not to).
+// 128 invocations, bk keys per tile (K and V rows staged in the cache's type). The first of
+// 16 x 64, 16 x 32, 8 x 32, 8 x 16 (or the knobs' choice, bq up to 32) whose workgroup memory fits
+// the adapter; bq 0 where none does (or the knobs say not to).
 struct PrefillTile {
-  uint32_t bq = 0, bk = 0, threads = 0;
+  uint32_t bq = 0, bk = 0;
 };
-// By default only for head_dim <= 64: on the H200 (docs/perf-notes.md #26, 512-token prompts) it
-// made llama3.2-1b's prefill 6.5 % faster (15,434 vs 14,491 tok/s) and llama3-8b's (head_dim 128)
-// 1.2 % slower (3,081 vs 3,118): its 8 query blocks x 32 heads per 128-token batch leave the SMs
-// with few warps, and attend's 4,096 workgroups hide latency better at that head size.
-PrefillTile prefill_tile(const KernelContext& kc, uint32_t head_dim) {
-  if (kc.attn_tiled == 0 || (kc.attn_tiled < 0 && !kc.attn_bq && !kc.attn_bk && head_dim > 64)) return {};
+PrefillTile prefill_tile(const KernelContext& kc, uint32_t head_dim, bool f16_cache) {
+  if (kc.attn_tiled == 0) return {};
   const uint32_t hd4 = head_dim / 4, limit = kc.ctx.limits().max_compute_workgroup_storage_size;
-  const uint32_t max_threads = kc.ctx.limits().max_compute_invocations_per_workgroup;
-  for (uint32_t bq : {16u, 8u})
-    for (uint32_t bk : {32u, 16u}) {
-      if ((kc.attn_bq && bq != kc.attn_bq) || (kc.attn_bk && bk != kc.attn_bk)) continue;
-      const uint32_t threads = 8 * bq;
-      const uint64_t bytes = 16ull * (bq * hd4 + bk * (2 * hd4 + 1)) + 4ull * (bq * bk + threads + 3 * bq);
-      // P V needs a thread per column vec4 of a row.
-      if (bytes <= limit && threads <= max_threads && hd4 <= threads) return {bq, bk, threads};
-    }
-  if (kc.attn_bq || kc.attn_bk)
-    fail("Attention: no prefill tile of ", kc.attn_bq, " query tokens x ", kc.attn_bk,
-         " keys (WGLLM_ATTN_BQ: 8 or 16, WGLLM_ATTN_BK: 16 or 32) fits head_dim ", head_dim, " in ", limit,
-         " bytes of workgroup memory");
-  return {};
+  const uint64_t kv_bytes = f16_cache ? 8 : 16;  // a staged K or V vec4: packed halves, vec4<f16>, or f32
+  auto fits = [&](uint32_t bq, uint32_t bk) {
+    const uint64_t bytes = 16ull * bq * (hd4 + 1) + kv_bytes * bk * (2 * hd4 + 1) + 4ull * bq * bk + 8ull * bq * 16;
+    return bytes <= limit && kc.ctx.limits().max_compute_invocations_per_workgroup >= 128;
+  };
+  const PrefillTile preferred[] = {{16, 64}, {16, 32}, {8, 32}, {8, 16}};
+  if (!kc.attn_bq && !kc.attn_bk) {
+    for (const PrefillTile& t : preferred)
+      if (fits(t.bq, t.bk)) return t;
+    return {};
+  }
+  for (uint32_t bq : {32u, 16u, 8u})
+    for (uint32_t bk : {64u, 32u, 16u})
+      if ((!kc.attn_bq || bq == kc.attn_bq) && (!kc.attn_bk || bk == kc.attn_bk) && fits(bq, bk)) return {bq, bk};
+  fail("Attention: no prefill tile of ", kc.attn_bq, " query tokens x ", kc.attn_bk,
+       " keys (WGLLM_ATTN_BQ: 8, 16 or 32, WGLLM_ATTN_BK: 16, 32 or 64) fits head_dim ", head_dim, " in ", limit,
+       " bytes of workgroup memory");
 }
 
 void check_context(const char* op, const StepShape& shape, uint32_t max_tokens, uint32_t max_ctx) {
@@ -167,14 +166,13 @@ Attention::Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer&
   combine_slot_ = kc.arena.alloc(params_);
   // Only the pipelines this op can need (each costs a shader compile).
   if (max_tokens > 1) {
-    const PrefillTile t = prefill_tile(kc, head_dim);
+    const PrefillTile t = prefill_tile(kc, head_dim, f16_cache);
     if (t.bq) {
       gpu::KernelSpec spec = attention_spec(kc, "prefill", f16_cache, head_dim);
       spec.file += "+attention_prefill.wgsl";
       spec.source += kernel_source("attention_prefill.wgsl");
       spec.defines["BQ"] = std::to_string(t.bq);
       spec.defines["BK"] = std::to_string(t.bk);
-      spec.defines["PWG"] = std::to_string(t.threads);
       spec.name += cat("_", t.bq, "x", t.bk);
       attend_ = &kc.pipelines.get(spec);
       prefill_tokens_ = t.bq;

@@ -107,9 +107,9 @@ struct GpuTransformer::Impl {
     if (opt.quantize_activations >= 0) kc.quantize_activations = opt.quantize_activations == 1;
     const ModelConfig& cfg = w.config;
     max_ctx = std::min(opt.max_context, cfg.context_length > 0 ? cfg.context_length : opt.max_context);
-    batch = std::max(1, std::min(opt.max_batch, max_ctx));
-    logit_rows = std::max(1, std::min(opt.max_logit_rows, batch));
     plan = plan_memory(w, opt, ctx);
+    batch = prefill_batch(cfg, plan.weights, opt, max_ctx);
+    logit_rows = std::max(1, std::min(opt.max_logit_rows, batch));
     const auto t0 = std::chrono::steady_clock::now();
     upload_weights();
     allocate_activations();
@@ -558,17 +558,40 @@ std::string GpuTransformer::decode_timing() const {
              1e6 * m.decode_record_s / m.decode_steps, " us, wait for the GPU ", 1e6 * m.decode_wait_s / m.decode_steps, " us per step");
 }
 
+namespace {
+uint64_t activation_bytes(const ModelConfig& cfg, int64_t batch, int64_t logit_rows) {
+  return 4 * uint64_t(batch * (3 * cfg.dim + 4 * cfg.q_dim() + 4 * cfg.kv_dim() + 3 * cfg.ffn_dim) +
+                      logit_rows * (cfg.dim + cfg.vocab_size));
+}
+}  // namespace
+
+int prefill_batch(const ModelConfig& cfg, uint64_t weight_bytes, const GpuTransformerOptions& options, int max_ctx) {
+  int batch = options.max_batch;
+  if (batch <= 0) {
+    const char* v = std::getenv("WGLLM_PREFILL_BATCH");
+    batch = v ? int(std::clamp(std::strtol(v, nullptr, 10), 0L, 1L << 16)) : 0;
+  }
+  if (batch <= 0) {
+    batch = 128;
+    for (int b : {512, 256})
+      if (activation_bytes(cfg, b, 0) <= weight_bytes / 16) {
+        batch = b;
+        break;
+      }
+  }
+  return std::max(1, std::min(batch, max_ctx));
+}
+
 MemoryPlan plan_memory(const ModelWeights& weights, const GpuTransformerOptions& options, const gpu::Context& ctx,
                        uint64_t budget) {
   const ModelConfig& cfg = weights.config;
   MemoryPlan p;
   for (const GgufTensor& t : weights.file->tensors()) p.weights += t.size;
-  const int64_t max_ctx = std::min(options.max_context, cfg.context_length > 0 ? cfg.context_length : options.max_context);
-  const int64_t batch = std::max<int64_t>(1, std::min<int64_t>(options.max_batch, max_ctx));
+  const int max_ctx = std::min(options.max_context, cfg.context_length > 0 ? cfg.context_length : options.max_context);
+  const int64_t batch = prefill_batch(cfg, p.weights, options, max_ctx);
   const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(options.max_logit_rows, batch));
   p.kv_cache = uint64_t(2) * cfg.n_layers * max_ctx * cfg.kv_dim() * (options.f16_kv_cache ? 2 : 4);
-  p.activations = 4 * uint64_t(batch * (3 * cfg.dim + 4 * cfg.q_dim() + 4 * cfg.kv_dim() + 3 * cfg.ffn_dim) +
-                               rows * (cfg.dim + cfg.vocab_size));
+  p.activations = activation_bytes(cfg, batch, rows);
   if (budget == 0) budget = ctx.options().memory_budget;
   if (budget > 0 && p.total() > budget) {
     auto mib = [](uint64_t bytes) {  // one decimal, so that small models do not read "1 MiB > 1 MiB"

@@ -17,7 +17,7 @@ namespace wgllm::runtime {
 
 struct GpuTransformerOptions {
   int max_context = 4096;    // KV cache capacity (capped by the model's context length)
-  int max_batch = 128;       // prompt tokens per prefill step
+  int max_batch = 0;         // prompt tokens per prefill step; 0 = prefill_batch()'s choice
   int max_logit_rows = 32;   // rows of logits one step can return (all_logits mode)
   bool f16_kv_cache = true;  // KV cache stored as f16 (pack2x16float; works without shader-f16)
   bool progress = true;      // upload progress bar
@@ -26,6 +26,12 @@ struct GpuTransformerOptions {
   // (on for GPUs, off on CPU adapters); 0 off; 1 on.
   int quantize_activations = -1;
 };
+
+// Prompt tokens per prefill step: options.max_batch, else $WGLLM_PREFILL_BATCH, else the largest of
+// 512, 256, 128 whose activations stay within 1/16 of the weights' bytes (larger steps fill the
+// GPU better: on the H200 llama3-8b prefills 512 tokens 14 % faster in one step than in four,
+// docs/perf-notes.md #32; its activations are ~0.3 MB a token); never more than the context.
+int prefill_batch(const ModelConfig& cfg, uint64_t weight_bytes, const GpuTransformerOptions& options, int max_ctx);
 
 // Bytes the model will hold on the GPU, computed before allocating anything.
 struct MemoryPlan {

@@ -194,5 +194,28 @@ TEST(EndToEndLimits, FullContextIsAClearError) {
   }
 }
 
+// The prefill step size: the largest of 512 / 256 / 128 tokens whose activations stay within 1/16
+// of the weights (llama3-8b at Q4_0: 155 MB of 4.65 GB -> 512; llama3.2-1b: 84 MB of 763 MB is
+// too much, 42 MB at 256 is not), an option or $WGLLM_PREFILL_BATCH over that, the context above all.
+TEST(PrefillBatch, ChosenByTheActivationsShareOfTheWeights) {
+  ASSERT_EQ(std::getenv("WGLLM_PREFILL_BATCH"), nullptr) << "the test sets it itself";
+  ModelConfig big;
+  big.dim = 4096, big.n_heads = 32, big.n_kv_heads = 8, big.head_dim = 128, big.ffn_dim = 14336, big.vocab_size = 128256;
+  ModelConfig small;
+  small.dim = 2048, small.n_heads = 32, small.n_kv_heads = 8, small.head_dim = 64, small.ffn_dim = 8192,
+  small.vocab_size = 128256;
+  GpuTransformerOptions opts;
+  EXPECT_EQ(prefill_batch(big, 4653375488ull, opts, 4096), 512);
+  EXPECT_EQ(prefill_batch(small, 763097216ull, opts, 4096), 256);
+  EXPECT_EQ(prefill_batch(small, 100000000ull, opts, 4096), 128);  // never below 128 by this rule
+  EXPECT_EQ(prefill_batch(big, 4653375488ull, opts, 300), 300);    // the context caps it
+  opts.max_batch = 8;
+  EXPECT_EQ(prefill_batch(big, 4653375488ull, opts, 4096), 8);
+  opts.max_batch = 0;
+  ::setenv("WGLLM_PREFILL_BATCH", "64", 1);
+  EXPECT_EQ(prefill_batch(big, 4653375488ull, opts, 4096), 64);
+  ::unsetenv("WGLLM_PREFILL_BATCH");
+}
+
 }  // namespace
 }  // namespace wgllm::runtime
