@@ -102,6 +102,9 @@ struct KernelContext {
   uint32_t attn_bk = env_u32("WGLLM_ATTN_BK");
   // That GEMM's tile preset (matmul.cpp); 0 = chosen for the adapter. Also $WGLLM_GEMM_TILE.
   uint32_t gemm_tile = env_u32("WGLLM_GEMM_TILE");
+  // Steps of at least this many tokens take the large-step tile on GPUs (0 = 512; unused when
+  // gemm_tile is set). Also $WGLLM_GEMM_LARGE_TOKENS.
+  uint32_t gemm_large_tokens = env_u32("WGLLM_GEMM_LARGE_TOKENS");
   // The GEMM's quantized activations: one buffer shared by every MatMul built on this context.
   std::shared_ptr<QuantizedX> gemm_x;
   // A recorder that flushes this context's uniform arena before submitting.

@@ -30,16 +30,26 @@ constexpr GemmTile kGemmTiles[] = {
                          //    prefetched into registers it beat 2 on the H200 (8B prefill at 512:
                          //    Q4_0 3,128 vs 3,071 tok/s, Q4_K_M 2,802 vs 2,704; docs/perf-notes.md #25)
 };
+// Steps of at least this many tokens take preset 2 on GPUs: with 512-token steps it prefilled
+// llama3-8b 3.6 % faster than 4 on the H200 (Q4_0 3,961 vs 3,825 tok/s, Q4_K_M +5.5 %), where 4
+// won at 256-token steps of llama3.2-1b (-1.3 % with 2) and 128-token ones (docs/perf-notes.md
+// #25, #34). Also $WGLLM_GEMM_LARGE_TOKENS.
+constexpr uint32_t kGemmLargeTokens = 512;
 
 }  // namespace
 
 struct MatMul::GemmQ8 {
-  GemmTile tile;
+  struct Variant {
+    GemmTile tile;
+    const gpu::Pipeline* gemm = nullptr;
+    std::vector<gpu::BindGroup> groups;  // per chunk
+  };
+  Variant small, large;         // large: steps of at least large_tokens (large.gemm null: none)
+  uint32_t large_tokens = 0;
   const gpu::Pipeline* quantize;
-  const gpu::Pipeline* gemm;
   std::shared_ptr<QuantizedX> x;  // kc.gemm_x when this op was built
   gpu::BindGroup quantize_group;
-  std::vector<gpu::BindGroup> groups;  // per chunk
+  const Variant& variant(uint32_t n_tokens) const { return large.gemm && n_tokens >= large_tokens ? large : small; }
 };
 
 MatMul::~MatMul() = default;
@@ -151,7 +161,9 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   const uint32_t preset = kc_.gemm_tile ? kc_.gemm_tile : cpu ? 1 : 4;
   if (preset > std::size(kGemmTiles)) fail("matmul '", w_.name, "': no GEMM tile preset ", preset);
   gemm_ = std::make_unique<GemmQ8>();
-  const GemmTile t = gemm_->tile = kGemmTiles[preset - 1];
+  gemm_->large_tokens = kc_.gemm_large_tokens ? kc_.gemm_large_tokens : kGemmLargeTokens;
+  // A forced preset takes every step; CPU adapters keep theirs unless a threshold is set (tests).
+  const bool large = !kc_.gemm_tile && (!cpu || kc_.gemm_large_tokens) && max_tokens_ >= gemm_->large_tokens;
   // One quantized x serves every op of the context: an op quantizes its x right before its GEMM
   // in the same command stream, and WebGPU orders dispatches, so no two ops need it at once. A
   // larger op replaces the context's buffer; ops built before keep theirs.
@@ -170,22 +182,27 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   const TensorType ty = w_.type;
   const bool mins = ty == TensorType::Q4_1 || ty == TensorType::Q5_1 || ty == TensorType::Q4_K || ty == TensorType::Q5_K;
   const bool halves = ty == TensorType::Q6_K;
-  std::map<std::string, std::string> defines = weight_defines(ty);
-  defines.insert({{"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)}, {"TM", std::to_string(t.tm)},
-                  {"TN", std::to_string(t.tn)}, {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}, {"ENABLES", ""},
-                  {"WS", mins || halves ? "vec2<f32>" : "f32"}, {"ONE", mins || halves ? "//" : ""}, {"TWO", mins || halves ? "" : "//"},
-                  {"MINS", mins ? "" : "//"}, {"HALVES", halves ? "" : "//"}});
-  gpu::KernelSpec g{cat("matmat_q8_", tensor_type_name(ty)), "weights.wgsl+matmul_mat_q8.wgsl+matmul_store.wgsl",
-                    cat(kernel_source("weights.wgsl"), kernel_source("matmul_mat_q8.wgsl"), kernel_source("matmul_store.wgsl")),
-                    defines};
-  gemm_->gemm = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(g));
+  auto build = [&](GemmQ8::Variant& v, uint32_t tile_preset) {
+    const GemmTile t = v.tile = kGemmTiles[tile_preset - 1];
+    std::map<std::string, std::string> defines = weight_defines(ty);
+    defines.insert({{"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)}, {"TM", std::to_string(t.tm)},
+                    {"TN", std::to_string(t.tn)}, {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}, {"ENABLES", ""},
+                    {"WS", mins || halves ? "vec2<f32>" : "f32"}, {"ONE", mins || halves ? "//" : ""}, {"TWO", mins || halves ? "" : "//"},
+                    {"MINS", mins ? "" : "//"}, {"HALVES", halves ? "" : "//"}});
+    gpu::KernelSpec g{cat("matmat_q8_", tensor_type_name(ty)), "weights.wgsl+matmul_mat_q8.wgsl+matmul_store.wgsl",
+                      cat(kernel_source("weights.wgsl"), kernel_source("matmul_mat_q8.wgsl"), kernel_source("matmul_store.wgsl")),
+                      defines};
+    v.gemm = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(g));
+    for (size_t k = 0; k < w_.chunks.size(); ++k)
+      v.groups.emplace_back(kc_.ctx, *v.gemm,
+                            std::vector<gpu::Binding>{w_.chunks[k], w_.chunks[k], gemm_->x->qs, y_,
+                                                      kc_.arena.binding(slots_[k]), gemm_->x->ds, more_y_[0], more_y_[1]});
+  };
+  build(gemm_->small, preset);
+  if (large) build(gemm_->large, 2);
   // The quantize pass reads n_tokens and cols from chunk 0's parameters.
   gemm_->quantize_group = gpu::BindGroup(kc_.ctx, *gemm_->quantize,
                                          {x, gemm_->x->qs, gemm_->x->ds, kc_.arena.binding(slots_[0])});
-  for (size_t k = 0; k < w_.chunks.size(); ++k)
-    gemm_->groups.emplace_back(kc_.ctx, *gemm_->gemm,
-                               std::vector<gpu::Binding>{w_.chunks[k], w_.chunks[k], gemm_->x->qs, y_,
-                                                         kc_.arena.binding(slots_[k]), gemm_->x->ds, more_y_[0], more_y_[1]});
 }
 
 bool MatMul::accepts_quantized_input() const {
@@ -386,7 +403,8 @@ double MatMul::dispatch_bytes(size_t k, uint32_t n_tokens) const {
   const double y_bytes = 4.0 * n_tokens * rows * (accumulate_ ? 2 : 1);
   if (n_tokens == 1) return weight + 4.0 * w_.cols + y_bytes;
   if (gemm_) {  // weights once per token tile, x (1 byte + 8 bytes per 32) once per row tile
-    const double token_tiles = (n_tokens + gemm_->tile.bn - 1) / gemm_->tile.bn, row_tiles = std::ceil(rows / gemm_->tile.bm);
+    const GemmTile& t = gemm_->variant(n_tokens).tile;
+    const double token_tiles = (n_tokens + t.bn - 1) / t.bn, row_tiles = std::ceil(rows / t.bm);
     return weight * token_tiles + 1.25 * n_tokens * w_.cols * row_tiles + y_bytes;
   }
   const double token_tiles = (n_tokens + tt_ - 1) / tt_, row_tiles = std::ceil(rows / wg_);
@@ -399,12 +417,13 @@ void MatMul::record(gpu::Recorder& rec, const StepShape& shape) {
   const bool vec = shape.n_tokens == 1;
   if (!vec && gemm_) {
     const uint32_t n = shape.n_tokens, nb = w_.cols / 32;
-    const GemmTile t = gemm_->tile;
+    const GemmQ8::Variant& v = gemm_->variant(n);
+    const GemmTile t = v.tile;
     rec.dispatch(*gemm_->quantize, gemm_->quantize_group, {(nb + 63) / 64, n}, 4.0 * n * w_.cols * (1 + 1.25 / 4));
     for (size_t k = 0; k < w_.chunks.size(); ++k) {
       const gpu::Groups g = linear_groups(kc_.ctx, (w_.chunk_rows(k) + t.bm - 1) / t.bm, (n + t.bn - 1) / t.bn);
       kc_.arena.set(slots_[k], params(k, n, g.x));
-      rec.dispatch(*gemm_->gemm, gemm_->groups[k], g, dispatch_bytes(k, n));
+      rec.dispatch(*v.gemm, v.groups[k], g, dispatch_bytes(k, n));
     }
     return;
   }

@@ -218,7 +218,7 @@ std::vector<float> quantize_blocks(const std::vector<float>& x) {
 
 // Steps of several tokens with int8-quantized activations (quantize_x_batch + the DP4A GEMM), for
 // every type the GEMM takes (each form of a group product: one scale, scale and min, two halves)
-// and tile preset, at odd row / block / token counts (3 tokens: one partial tile; 70: several
+// and tile preset (and the choice between a small-step and a large-step tile), at odd row / block / token counts (3 tokens: one partial tile; 70: several
 // tiles, the last partial).
 // Against the reference on x quantized the same way on the CPU, the integer path is exact up to
 // f32 sums (~5e-15 here; a rare rounding tie resolved differently adds ~5e-10): NMSE < 1e-8.
@@ -230,8 +230,11 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
   kc.quantize_activations = true;
   const uint32_t tile = kc.gemm_tile;
   uint64_t seed = 300;
-  for (uint32_t preset : {1u, 2u, 3u, 4u}) {
+  // Presets 1-4 forced, then preset 0: the adapter's small-step tile for 3 tokens and the
+  // large-step one (preset 2) from 16 tokens on, so that 70 tokens take it.
+  for (uint32_t preset : {1u, 2u, 3u, 4u, 0u}) {
     kc.gemm_tile = preset;
+    kc.gemm_large_tokens = preset ? 0 : 16;
     for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
                          TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
       const std::vector<uint32_t> cols = test_cols(t);  // 3 and 9 groups of 32; 8 and 24 for the K-quants
@@ -256,6 +259,7 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
     }
   }
   kc.gemm_tile = tile;
+  kc.gemm_large_tokens = 0;
   kc.quantize_activations = ctx.adapter().adapter_type != "CPU";
 }
 
