@@ -61,10 +61,11 @@ struct PrefillTile {
   uint32_t bq = 0, bk = 0;
 };
 PrefillTile prefill_tile(const KernelContext& kc, uint32_t head_dim, bool f16_cache) {
-  if (kc.attn_tiled == 0) return {};
+  if (!kc.attn_tiled) return {};
   const uint32_t hd4 = head_dim / 4, limit = kc.ctx.limits().max_compute_workgroup_storage_size;
   const uint64_t kv_bytes = f16_cache ? 8 : 16;  // a staged K or V vec4: packed halves, vec4<f16>, or f32
   auto fits = [&](uint32_t bq, uint32_t bk) {
+    // Queries (padded rows), K (padded) and V rows, probabilities, the 16 key groups' maxima and sums.
     const uint64_t bytes = 16ull * bq * (hd4 + 1) + kv_bytes * bk * (2 * hd4 + 1) + 4ull * bq * bk + 8ull * bq * 16;
     return bytes <= limit && kc.ctx.limits().max_compute_invocations_per_workgroup >= 128;
   };

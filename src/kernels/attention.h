@@ -58,9 +58,8 @@ class KvCacheWrite {
 // of split_keys keys, one workgroup each, merged by a second pass (scratch owned by the op).
 // split_keys 128 measured best on an H100 for Llama-3-8B shapes at 131..4001 keys.
 // Prefill runs `prefill` (attention_prefill.wgsl): one workgroup per (block of query tokens,
-// query head), each tile of K and V rows staged once for the block, by default for head_dim <= 64
-// (kc.attn_tiled); otherwise, or where its workgroup memory does not fit the adapter, `attend`:
-// one workgroup per (query head, token).
+// query head), each tile of K and V rows staged once for the block; with kc.attn_tiled off, or
+// where no tile's workgroup memory fits the adapter, `attend`: one workgroup per (query head, token).
 class Attention {
  public:
   Attention(KernelContext& kc, const gpu::Buffer& q, const gpu::Buffer& k_cache, const gpu::Buffer& v_cache,

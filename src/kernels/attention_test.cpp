@@ -90,7 +90,7 @@ TEST(Attention, MatchesReferenceOverShapesCachesAndVariants) {
           KernelContext kc(ctx);
           kc.use_subgroups = sg;
           kc.use_f16 = native_f16;
-          kc.attn_tiled = pf.tiled ? 1 : 0;
+          kc.attn_tiled = pf.tiled;
           kc.attn_bq = pf.bq;
           kc.attn_bk = pf.bk;
           for (const Shape& s : shapes) {

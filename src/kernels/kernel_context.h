@@ -93,11 +93,11 @@ struct KernelContext {
   // query heads per workgroup (0 = 8). Also $WGLLM_ATTN_DWG / $WGLLM_ATTN_HPW.
   uint32_t attn_dwg = env_u32("WGLLM_ATTN_DWG");
   uint32_t attn_hpw = env_u32("WGLLM_ATTN_HPW");
-  // Prefill attention: 0 = the one-query-per-workgroup `attend`, else the tiled kernel
-  // (attention_prefill.wgsl) wherever a tile fits the workgroup memory; also $WGLLM_ATTN_TILED=0.
+  // Prefill attention: the tiled kernel (attention_prefill.wgsl) wherever a tile fits the workgroup
+  // memory, or (false; also $WGLLM_ATTN_TILED=0) the one-query-per-workgroup `attend`.
   // The tiled kernel's query tokens and keys per tile: 0 = chosen for the workgroup memory (16 and
   // 64 where they fit); also $WGLLM_ATTN_BQ (8, 16, 32) / $WGLLM_ATTN_BK (16, 32, 64).
-  int attn_tiled = std::getenv("WGLLM_ATTN_TILED") ? (env_is_zero("WGLLM_ATTN_TILED") ? 0 : 1) : -1;
+  bool attn_tiled = !env_is_zero("WGLLM_ATTN_TILED");
   uint32_t attn_bq = env_u32("WGLLM_ATTN_BQ");
   uint32_t attn_bk = env_u32("WGLLM_ATTN_BK");
   // That GEMM's tile preset (matmul.cpp); 0 = chosen for the adapter. Also $WGLLM_GEMM_TILE.

@@ -218,8 +218,8 @@ std::vector<float> quantize_blocks(const std::vector<float>& x) {
 
 // Steps of several tokens with int8-quantized activations (quantize_x_batch + the DP4A GEMM), for
 // every type the GEMM takes (each form of a group product: one scale, scale and min, two halves)
-// and tile preset (and the choice between a small-step and a large-step tile), at odd row / block / token counts (3 tokens: one partial tile; 70: several
-// tiles, the last partial).
+// and tile preset (and the choice between a small-step and a large-step tile), at odd row / block /
+// token counts (3 tokens: one partial tile; 70: several tiles, the last partial).
 // Against the reference on x quantized the same way on the CPU, the integer path is exact up to
 // f32 sums (~5e-15 here; a rare rounding tie resolved differently adds ~5e-10): NMSE < 1e-8.
 // Against the exact reference the activation rounding (1/254 of each block's largest magnitude)
