@@ -17,7 +17,7 @@ for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
 # The NVIDIA ICD manifest lives outside the loader's default paths on the device image.
 [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ] && export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-export WGLLM_WEBGPU_LIB=$PWD/.devbin/libwebgpu_wrapper.so
+export WGLLM_WEBGPU_LIB=${WGLLM_WEBGPU_LIB:-$PWD/.devbin/libwebgpu_wrapper.so}
 # cpp-httplib (and brotli) travel in .devbin: the device image lacks them.
 export LD_LIBRARY_PATH=$PWD/.devbin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export WGLLM_CACHE=/tmp/wgllm-models

@@ -48,7 +48,8 @@ nlohmann::json describe(gpu::Context& ctx, const gpu::BandwidthResult* bw, const
                        {"dispatch_us", bw->dispatch_us}, {"chunk_bytes", bw->chunk_bytes}, {"chunk_read_gbs", bw->chunk_read_gbs}};
   if (rate)
     j["compute"] = {{"f32_fma_per_s", rate->f32_fma_per_s}, {"f32_tflops", rate->f32_tflops()},
-                    {"dot4_i8_per_s", rate->dot4_i8_per_s}, {"int8_tops", rate->int8_tops()}};
+                    {"dot4_i8_per_s", rate->dot4_i8_per_s}, {"int8_tops", rate->int8_tops()},
+                    {"matrix_i8_macs_per_s", rate->matrix_i8_macs_per_s}, {"matrix_int8_tops", rate->matrix_int8_tops()}};
   return j;
 }
 
@@ -90,6 +91,8 @@ void run_info(InfoArgs& args) {
   if (!args.skip_bandwidth)
     std::printf("compute:   f32 fma %.3g TFLOP/s, dot4I8Packed %.3g T/s (%.3g int8 TOPS)\n", rate.f32_tflops(),
                 rate.dot4_i8_per_s / 1e12, rate.int8_tops());
+  if (!args.skip_bandwidth && rate.matrix_i8_macs_per_s > 0)
+    std::printf("           subgroup-matrix i8 16x16x32 %.3g int8 TOPS\n", rate.matrix_int8_tops());
 }
 
 Command info_command("info", "Describe the WebGPU adapter: features, limits, measured bandwidth", [](CLI::App& sub) {

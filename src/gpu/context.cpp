@@ -328,17 +328,18 @@ void Context::choose_adapter() {
 // between releases, so each candidate is tried: Dawn rejects an sType it does not know (the call
 // returns an error status and fills nothing), and a filled answer must look like one.
 std::vector<std::string> Context::subgroup_matrix_configs() {
-  struct Config {
-    uint32_t component, result, m, n, k;
-  };
+  // Each configuration begins (component, result, M, N, K) as uint32; newer releases append two
+  // more words (seen on dawn.node 0.6.2: 7 words), so both strides are tried.
   struct Properties {
     WGPUChainedStruct chain;
     size_t count;
-    const Config* configs;
+    const uint32_t* configs;
   };
   static const char* const kTypes[] = {"?", "f32", "f16", "u32", "i32", "u8", "i8"};
   auto type_name = [](uint32_t t) { return t < std::size(kTypes) ? kTypes[t] : "?"; };
-  for (uint32_t stype = 0x00050030; stype <= 0x00050045; ++stype) {
+  // A wrong sType costs a logged Dawn error each: the known one alone where there is one.
+  const uint32_t known = api_.features.subgroup_matrix_configs_stype;
+  for (uint32_t stype = known ? known : 0x00050030; stype <= (known ? known : 0x00050045); ++stype) {
     Properties props{};
     props.chain.sType = WGPUSType(stype);
     PaddedAdapterInfo padded{};
@@ -350,15 +351,17 @@ std::vector<std::string> Context::subgroup_matrix_configs() {
     if (props.count == 0 || props.count > 64 || !props.configs) continue;
     // Another properties struct of the same shape (memory heaps) answers too: check the values.
     auto dim = [](uint32_t d) { return d == 8 || d == 16 || d == 32 || d == 64; };
-    std::vector<std::string> out;
-    for (size_t i = 0; i < props.count; ++i) {
-      const Config& c = props.configs[i];
-      if (c.component == 0 || c.component >= std::size(kTypes) || c.result == 0 || c.result >= std::size(kTypes) ||
-          !dim(c.m) || !dim(c.n) || !dim(c.k))
-        break;
-      out.push_back(cat(type_name(c.component), "->", type_name(c.result), " ", c.m, "x", c.n, "x", c.k));
+    for (size_t words : {5, 7}) {
+      std::vector<std::string> out;
+      for (size_t i = 0; i < props.count; ++i) {
+        const uint32_t* c = props.configs + i * words;
+        if (c[0] == 0 || c[0] >= std::size(kTypes) || c[1] == 0 || c[1] >= std::size(kTypes) || !dim(c[2]) || !dim(c[3]) ||
+            !dim(c[4]))
+          break;
+        out.push_back(cat(type_name(c[0]), "->", type_name(c[1]), " ", c[2], "x", c[3], "x", c[4]));
+      }
+      if (out.size() == props.count) return out;
     }
-    if (out.size() == props.count) return out;
   }
   return {};
 }
@@ -379,8 +382,13 @@ void Context::create_device() {
   if (options_.allow_subgroups && has(ids.subgroups)) required.push_back(ids.subgroups);
   if (has(ids.timestamp_query)) required.push_back(ids.timestamp_query);
   features_.subgroup_matrix = ids.subgroup_matrix != 0 && has(ids.subgroup_matrix);
+  if (features_.subgroup_matrix) required.push_back(ids.subgroup_matrix);
   // Asked only when it may answer (each wrong sType costs Dawn a logged error).
-  if (features_.subgroup_matrix || !options_.dawn_toggles.empty()) features_.subgroup_matrix_configs = subgroup_matrix_configs();
+  if (features_.subgroup_matrix || (!ids.subgroup_matrix_configs_stype && !options_.dawn_toggles.empty()))
+    features_.subgroup_matrix_configs = subgroup_matrix_configs();
+  features_.subgroup_matrix_i8 =
+      features_.subgroup_matrix && std::count(features_.subgroup_matrix_configs.begin(), features_.subgroup_matrix_configs.end(),
+                                              std::string("i8->i32 16x16x32")) > 0;
 
   // Ask for the adapter's own limits: the library filled this very struct, tail included.
   PaddedLimits limits{};

@@ -58,9 +58,11 @@ struct DeviceFeatures {
   bool shader_f16 = false;
   bool subgroups = false;
   bool timestamp_query = false;
-  bool subgroup_matrix = false;  // Dawn's chromium-experimental-subgroup-matrix (reported only)
+  bool subgroup_matrix = false;  // Dawn's chromium-experimental-subgroup-matrix, on the device
   // Its configurations (M x N x K, component -> result type), e.g. "i8->i32 16x16x32".
   std::vector<std::string> subgroup_matrix_configs;
+  // The one configuration the matrix kernels use (int8 GEMM on tensor cores): i8 -> i32 16x16x32.
+  bool subgroup_matrix_i8 = false;
   uint32_t subgroup_min_size = 0, subgroup_max_size = 0;  // 0 when the library does not say
   std::vector<uint32_t> adapter_feature_ids;              // every feature id the adapter listed
 };

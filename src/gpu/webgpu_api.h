@@ -77,10 +77,16 @@ enum WGPUPowerPreference : uint32_t {
 using WGPUFeatureName = uint32_t;
 struct FeatureIds {
   WGPUFeatureName timestamp_query, shader_f16, subgroups, subgroup_matrix;
+  // sType of WGPUAdapterPropertiesSubgroupMatrixConfigs where known; 0 = try the candidates.
+  uint32_t subgroup_matrix_configs_stype = 0;
 };
 constexpr FeatureIds kFeatureIdsEarly2025{0x03, 0x0A, 0x11, 0x00050038};
-// Subgroup-matrix (a Dawn extension) has no id we could check in the later numbering: 0 = never.
-constexpr FeatureIds kFeatureIdsLate2025{0x09, 0x0B, 0x12, 0};
+// Subgroup-matrix (a Dawn extension) as numbered by the Dawn of npm webgpu 0.6.2 (dawn.node),
+// checked by Dawn's own message when a device asks for it ("Feature chromium-experimental-
+// subgroup-matrix is guarded by toggle allow_unsafe_apis"). Dawn extension ids shift between
+// releases; a wrong id cannot pass unnoticed: the matrix kernels' shaders name the extension
+// and fail to compile on a device created without it.
+constexpr FeatureIds kFeatureIdsLate2025{0x09, 0x0B, 0x12, 0x00050034, 0x0005003B};
 enum WGPUErrorType : uint32_t {
   WGPUErrorType_NoError = 1,
   WGPUErrorType_Validation = 2,

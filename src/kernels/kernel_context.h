@@ -105,6 +105,15 @@ struct KernelContext {
   // Steps of at least this many tokens take the large-step tile on GPUs (0 = 512; unused when
   // gemm_tile is set). Also $WGLLM_GEMM_LARGE_TOKENS.
   uint32_t gemm_large_tokens = env_u32("WGLLM_GEMM_LARGE_TOKENS");
+  // The int8 GEMM on subgroup matrices (matmul_mat_q8_mma.wgsl: tensor cores) where the device
+  // has i8 16x16x32 ones and subgroups of exactly 32 invocations; Q6_K keeps DP4A. Off unless
+  // $WGLLM_GEMM_MATRIX=1: correct, but on the H200 (dawn.node's Dawn) it prefilled llama3-8b at
+  // 1,619 tok/s against DP4A's 3,859 (docs/perf-notes.md #36). Its tile preset (matmul.cpp;
+  // 0 = 1) also from $WGLLM_GEMM_MATRIX_TILE.
+  bool gemm_matrix_available = ctx.features().subgroup_matrix_i8 && ctx.features().subgroup_min_size == 32 &&
+                               ctx.features().subgroup_max_size == 32;
+  bool gemm_matrix = gemm_matrix_available && env_u32("WGLLM_GEMM_MATRIX") == 1;
+  uint32_t gemm_matrix_tile = env_u32("WGLLM_GEMM_MATRIX_TILE");
   // The GEMM's quantized activations: one buffer shared by every MatMul built on this context.
   std::shared_ptr<QuantizedX> gemm_x;
   // A recorder that flushes this context's uniform arena before submitting.

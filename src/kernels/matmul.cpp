@@ -35,6 +35,9 @@ constexpr GemmTile kGemmTiles[] = {
 // won at 256-token steps of llama3.2-1b (-1.3 % with 2) and 128-token ones (docs/perf-notes.md
 // #25, #34). Also $WGLLM_GEMM_LARGE_TOKENS.
 constexpr uint32_t kGemmLargeTokens = 512;
+// The subgroup-matrix GEMM's tiles (matmul_mat_q8_mma.wgsl: one subgroup of 32 a workgroup),
+// rows x tokens, two groups of 32 columns per K step; kc.gemm_matrix_tile = index + 1.
+constexpr GemmTile kMatrixGemmTiles[] = {{32, 32, 0, 0, 2}, {64, 32, 0, 0, 2}, {64, 64, 0, 0, 2}, {32, 64, 0, 0, 2}};
 
 }  // namespace
 
@@ -162,8 +165,14 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   if (preset > std::size(kGemmTiles)) fail("matmul '", w_.name, "': no GEMM tile preset ", preset);
   gemm_ = std::make_unique<GemmQ8>();
   gemm_->large_tokens = kc_.gemm_large_tokens ? kc_.gemm_large_tokens : kGemmLargeTokens;
+  const TensorType ty = w_.type;
+  const bool mins = ty == TensorType::Q4_1 || ty == TensorType::Q5_1 || ty == TensorType::Q4_K || ty == TensorType::Q5_K;
+  const bool halves = ty == TensorType::Q6_K;
+  // Subgroup matrices (when asked for: kc.gemm_matrix) take every step of every type but Q6_K (its
+  // scale per 16 columns is half a matrix product's K).
+  const bool matrix = kc_.gemm_matrix && kc_.gemm_matrix_available && !halves;
   // A forced preset takes every step; CPU adapters keep theirs unless a threshold is set (tests).
-  const bool large = !kc_.gemm_tile && (!cpu || kc_.gemm_large_tokens) && max_tokens_ >= gemm_->large_tokens;
+  const bool large = !matrix && !kc_.gemm_tile && (!cpu || kc_.gemm_large_tokens) && max_tokens_ >= gemm_->large_tokens;
   // One quantized x serves every op of the context: an op quantizes its x right before its GEMM
   // in the same command stream, and WebGPU orders dispatches, so no two ops need it at once. A
   // larger op replaces the context's buffer; ops built before keep theirs.
@@ -177,20 +186,21 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   gemm_->x = kc_.gemm_x;
   gpu::KernelSpec q{"quantize_x_batch", "quantize_x_batch.wgsl", cat(kernel_source("quantize_x_batch.wgsl")), {}};
   gemm_->quantize = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(q));
-  // The form of a group's product (matmul_mat_q8.wgsl): one scale, a scale and a min, or a scale
+  // The form of a group's product (matmul_q8_groups.wgsl): one scale, a scale and a min, or a scale
   // per half of 16.
-  const TensorType ty = w_.type;
-  const bool mins = ty == TensorType::Q4_1 || ty == TensorType::Q5_1 || ty == TensorType::Q4_K || ty == TensorType::Q5_K;
-  const bool halves = ty == TensorType::Q6_K;
-  auto build = [&](GemmQ8::Variant& v, uint32_t tile_preset) {
-    const GemmTile t = v.tile = kGemmTiles[tile_preset - 1];
+  auto build = [&](GemmQ8::Variant& v, const GemmTile t) {
+    v.tile = t;
     std::map<std::string, std::string> defines = weight_defines(ty);
     defines.insert({{"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)}, {"TM", std::to_string(t.tm)},
                     {"TN", std::to_string(t.tn)}, {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}, {"ENABLES", ""},
                     {"WS", mins || halves ? "vec2<f32>" : "f32"}, {"ONE", mins || halves ? "//" : ""}, {"TWO", mins || halves ? "" : "//"},
                     {"MINS", mins ? "" : "//"}, {"HALVES", halves ? "" : "//"}});
-    gpu::KernelSpec g{cat("matmat_q8_", tensor_type_name(ty)), "weights.wgsl+matmul_mat_q8.wgsl+matmul_store.wgsl",
-                      cat(kernel_source("weights.wgsl"), kernel_source("matmul_mat_q8.wgsl"), kernel_source("matmul_store.wgsl")),
+    if (matrix) defines["ENABLES"] = "enable chromium_experimental_subgroup_matrix, subgroups;";
+    const char* kernel = matrix ? "matmul_mat_q8_mma.wgsl" : "matmul_mat_q8.wgsl";
+    gpu::KernelSpec g{cat(matrix ? "matmat_q8_mma_" : "matmat_q8_", tensor_type_name(ty)),
+                      cat("weights.wgsl+matmul_q8_groups.wgsl+", kernel, "+matmul_store.wgsl"),
+                      cat(kernel_source("weights.wgsl"), kernel_source("matmul_q8_groups.wgsl"), kernel_source(kernel),
+                          kernel_source("matmul_store.wgsl")),
                       defines};
     v.gemm = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(g));
     for (size_t k = 0; k < w_.chunks.size(); ++k)
@@ -198,11 +208,17 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
                             std::vector<gpu::Binding>{w_.chunks[k], w_.chunks[k], gemm_->x->qs, y_,
                                                       kc_.arena.binding(slots_[k]), gemm_->x->ds, more_y_[0], more_y_[1]});
   };
-  build(gemm_->small, preset);
-  if (large) build(gemm_->large, 2);
+  const uint32_t matrix_tile = kc_.gemm_matrix_tile ? kc_.gemm_matrix_tile : 1;
+  if (matrix && matrix_tile > std::size(kMatrixGemmTiles)) fail("matmul '", w_.name, "': no subgroup-matrix GEMM tile ", matrix_tile);
+  build(gemm_->small, matrix ? kMatrixGemmTiles[matrix_tile - 1] : kGemmTiles[preset - 1]);
+  if (large) build(gemm_->large, kGemmTiles[1]);
   // The quantize pass reads n_tokens and cols from chunk 0's parameters.
   gemm_->quantize_group = gpu::BindGroup(kc_.ctx, *gemm_->quantize,
                                          {x, gemm_->x->qs, gemm_->x->ds, kc_.arena.binding(slots_[0])});
+}
+
+std::string MatMul::gemm_kernel(uint32_t n_tokens) const {
+  return gemm_ && n_tokens > 1 ? gemm_->variant(n_tokens).gemm->name() : "";
 }
 
 bool MatMul::accepts_quantized_input() const {

@@ -128,6 +128,9 @@ class MatMul {
   bool rope_output(const RopeOutput& r);
   bool can_rope_output(const RopeOutput& r) const;  // whether rope_output(r) would succeed
   bool writes_rope_output() const { return rope_slot_.has_value(); }
+  // The pipeline a step of n_tokens > 1 multiplies with when it runs the int8 GEMM, e.g.
+  // "matmat_q8_mma_Q4_0" (subgroup matrices) or "matmat_q8_Q6_K" (DP4A); "" for the f32 path.
+  std::string gemm_kernel(uint32_t n_tokens) const;
   // Bytes one dispatch over chunk k reads and writes for n_tokens (the profiler's GB/s).
   double dispatch_bytes(size_t k, uint32_t n_tokens) const;
 

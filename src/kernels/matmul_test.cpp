@@ -74,7 +74,7 @@ gpu::Buffer buffer_of(gpu::Context& ctx, const std::vector<float>& v, const char
 // Runs MatMul once per n_tokens value; returns y after each run (y starts as y0 each time).
 std::vector<std::vector<float>> run_matmul(KernelContext& kc, const Matrix& m, TensorType t, const std::vector<float>& x,
                                            const std::vector<float>& y0, const std::vector<uint32_t>& n_tokens,
-                                           uint32_t max_tokens, bool accumulate) {
+                                           uint32_t max_tokens, bool accumulate, std::vector<std::string>* gemm_kernels = nullptr) {
   gpu::Context& ctx = kc.ctx;
   GpuWeight w = upload_weight(ctx, "w", t, m.rows, m.cols, m.gguf.data());
   gpu::Buffer xb = ctx.create_buffer(x.size() * 4, gpu::kStorage, "x");
@@ -88,6 +88,7 @@ std::vector<std::vector<float>> run_matmul(KernelContext& kc, const Matrix& m, T
     mm.record(rec, StepShape{n, 0});
     rec.submit();
     out.push_back(ctx.read_vector<float>(yb, y0.size()));
+    if (gemm_kernels) gemm_kernels->push_back(mm.gemm_kernel(n));
   }
   kc.arena.reset();
   return out;
@@ -219,7 +220,9 @@ std::vector<float> quantize_blocks(const std::vector<float>& x) {
 // Steps of several tokens with int8-quantized activations (quantize_x_batch + the DP4A GEMM), for
 // every type the GEMM takes (each form of a group product: one scale, scale and min, two halves)
 // and tile preset (and the choice between a small-step and a large-step tile), at odd row / block /
-// token counts (3 tokens: one partial tile; 70: several tiles, the last partial).
+// token counts (3 tokens: one partial tile; 70: several tiles, the last partial); then, where the
+// device has i8 subgroup matrices (Dawn's experimental feature: the H200 through dawn.node), the
+// subgroup-matrix GEMM for every type but Q6_K, which must keep DP4A (checked by kernel name).
 // Against the reference on x quantized the same way on the CPU, the integer path is exact up to
 // f32 sums (~5e-15 here; a rare rounding tie resolved differently adds ~5e-10): NMSE < 1e-8.
 // Against the exact reference the activation rounding (1/254 of each block's largest magnitude)
@@ -229,11 +232,20 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
   KernelContext& kc = shared_kernels();
   kc.quantize_activations = true;
   const uint32_t tile = kc.gemm_tile;
+  const bool matrix_available = kc.gemm_matrix_available, matrix_default = kc.gemm_matrix;
   uint64_t seed = 300;
   // Presets 1-4 forced, then preset 0: the adapter's small-step tile for 3 tokens and the
-  // large-step one (preset 2) from 16 tokens on, so that 70 tokens take it.
-  for (uint32_t preset : {1u, 2u, 3u, 4u, 0u}) {
-    kc.gemm_tile = preset;
+  // large-step one (preset 2) from 16 tokens on, so that 70 tokens take it; 5-8 = the subgroup-
+  // matrix GEMM's tiles 1-4.
+  for (uint32_t preset : {1u, 2u, 3u, 4u, 0u, 5u, 6u, 7u, 8u}) {
+    const bool matrix = preset >= 5;
+    if (matrix && !matrix_available) {
+      std::printf("note: %s has no i8 subgroup matrices; their GEMM was not run\n", ctx.adapter().device.c_str());
+      continue;
+    }
+    kc.gemm_matrix = matrix;
+    kc.gemm_matrix_tile = matrix ? preset - 4 : 0;
+    kc.gemm_tile = matrix ? 0 : preset;
     kc.gemm_large_tokens = preset ? 0 : 16;
     for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
                          TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
@@ -247,10 +259,13 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
         const auto xq = quantize_blocks(x);
         const auto y0 = random_vector(size_t(max_tokens) * rows, rng);
         const std::vector<uint32_t> ns = {3, 70};
-        const auto ys = run_matmul(kc, m, t, x, y0, ns, max_tokens, acc);
+        std::vector<std::string> kernels;
+        const auto ys = run_matmul(kc, m, t, x, y0, ns, max_tokens, acc, &kernels);
         for (size_t i = 0; i < ns.size(); ++i) {
           const std::string what = cat(tensor_type_name(t), " ", rows, "x", c, " n_tokens ", ns[i], acc ? " accumulate" : "",
-                                       " tile preset ", preset);
+                                       " tile preset ", preset, " kernel ", kernels[i]);
+          const bool on_matrices = kernels[i].rfind("matmat_q8_mma_", 0) == 0;
+          EXPECT_EQ(on_matrices, matrix && t != TensorType::Q6_K) << what;
           EXPECT_LT(nmse(m, xq, y0, ys[i], ns[i], acc), 1e-8) << what;
           EXPECT_LT(nmse(m, x, y0, ys[i], ns[i], acc), 2e-4) << what;
           for (size_t j = size_t(ns[i]) * rows; j < y0.size(); ++j) ASSERT_EQ(ys[i][j], y0[j]) << what;
@@ -258,6 +273,8 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
       }
     }
   }
+  kc.gemm_matrix = matrix_default;
+  kc.gemm_matrix_tile = 0;
   kc.gemm_tile = tile;
   kc.gemm_large_tokens = 0;
   kc.quantize_activations = ctx.adapter().adapter_type != "CPU";
