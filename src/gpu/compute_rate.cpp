@@ -34,20 +34,27 @@ struct RateParams {
   static constexpr auto fields = std::make_tuple(param("iterations", &RateParams::iterations));
 };
 
-double ops_per_second(Context& ctx, const char* name, const char* type, const char* b, const char* op, int repetitions) {
-  const bool cpu = ctx.adapter().adapter_type == "CPU";
-  const uint32_t groups = cpu ? 16 : 2048, iterations = cpu ? 64 : 4096;
+// The median time of one dispatch of `groups` workgroups of the rate kernel `spec`, its
+// iterations count set and its sink (binding 0) of sink_bytes.
+double median_dispatch_seconds(Context& ctx, const KernelSpec& spec, uint64_t sink_bytes, uint32_t groups, uint32_t iterations,
+                               int repetitions) {
   PipelineCache cache(ctx);
-  KernelSpec spec{name, "compute_rate.cpp", kRateKernel, {{"T", type}, {"B", b}, {"OP", op}}};
   const Pipeline& pipe = cache.get(PipelineCache::with_params<RateParams>(spec));
-  Buffer sink = ctx.create_buffer(uint64_t(groups) * 256 * 4, kStorage, "compute-rate-sink");
+  Buffer sink = ctx.create_buffer(sink_bytes, kStorage, "compute-rate-sink");
   UniformArena arena(ctx, 1, "compute-rate-params");
   BindGroup group(ctx, pipe, {sink, arena.binding(arena.alloc(RateParams{iterations}))});
-  const double seconds = median_seconds(ctx, repetitions, [&] {
+  return median_seconds(ctx, repetitions, [&] {
     Recorder rec(ctx, nullptr, {&arena});
     rec.dispatch(pipe, group, {groups});
     rec.submit();
   });
+}
+
+double ops_per_second(Context& ctx, const char* name, const char* type, const char* b, const char* op, int repetitions) {
+  const bool cpu = ctx.adapter().adapter_type == "CPU";
+  const uint32_t groups = cpu ? 16 : 2048, iterations = cpu ? 64 : 4096;
+  const KernelSpec spec{name, "compute_rate.cpp", kRateKernel, {{"T", type}, {"B", b}, {"OP", op}}};
+  const double seconds = median_dispatch_seconds(ctx, spec, uint64_t(groups) * 256 * 4, groups, iterations, repetitions);
   return double(groups) * 256 * iterations * 8 / seconds;
 }
 
@@ -84,17 +91,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>) {
 
 double matrix_macs_per_second(Context& ctx, int repetitions) {
   const uint32_t groups = 8192, iterations = 4096;  // one subgroup each
-  PipelineCache cache(ctx);
-  KernelSpec spec{"rate_subgroup_matrix_i8", "compute_rate.cpp", kMatrixRateKernel, {}};
-  const Pipeline& pipe = cache.get(PipelineCache::with_params<RateParams>(spec));
-  Buffer sink = ctx.create_buffer(uint64_t(groups) * 1024 * 4, kStorage, "compute-rate-sink");
-  UniformArena arena(ctx, 1, "compute-rate-params");
-  BindGroup group(ctx, pipe, {sink, arena.binding(arena.alloc(RateParams{iterations}))});
-  const double seconds = median_seconds(ctx, repetitions, [&] {
-    Recorder rec(ctx, nullptr, {&arena});
-    rec.dispatch(pipe, group, {groups});
-    rec.submit();
-  });
+  const KernelSpec spec{"rate_subgroup_matrix_i8", "compute_rate.cpp", kMatrixRateKernel, {}};
+  const double seconds = median_dispatch_seconds(ctx, spec, uint64_t(groups) * 1024 * 4, groups, iterations, repetitions);
   return double(groups) * iterations * 4 * (16 * 16 * 32) / seconds;
 }
 
