@@ -67,7 +67,7 @@ struct GpuTransformer::Impl {
   double load_s = 0;
   kernels::KernelContext kc;
   gpu::Profile profile;
-  int max_ctx, batch, logit_rows;
+  int max_ctx, batch, logit_rows;  // = plan.max_ctx, .batch, .logit_rows
 
   // Activations: [batch][width] f32 unless noted.
   Buffer ids;  // u32 [batch]
@@ -105,11 +105,10 @@ struct GpuTransformer::Impl {
   Impl(gpu::Context& c, ModelWeights weights, const GpuTransformerOptions& o)
       : ctx(c), w(std::move(weights)), opt(o), kc(c) {
     if (opt.quantize_activations >= 0) kc.quantize_activations = opt.quantize_activations == 1;
-    const ModelConfig& cfg = w.config;
-    max_ctx = std::min(opt.max_context, cfg.context_length > 0 ? cfg.context_length : opt.max_context);
     plan = plan_memory(w, opt, ctx);
-    batch = prefill_batch(cfg, plan.weights, opt, max_ctx);
-    logit_rows = std::max(1, std::min(opt.max_logit_rows, batch));
+    max_ctx = plan.max_ctx;
+    batch = plan.batch;
+    logit_rows = plan.logit_rows;
     const auto t0 = std::chrono::steady_clock::now();
     upload_weights();
     allocate_activations();
@@ -587,11 +586,12 @@ MemoryPlan plan_memory(const ModelWeights& weights, const GpuTransformerOptions&
   const ModelConfig& cfg = weights.config;
   MemoryPlan p;
   for (const GgufTensor& t : weights.file->tensors()) p.weights += t.size;
-  const int max_ctx = std::min(options.max_context, cfg.context_length > 0 ? cfg.context_length : options.max_context);
-  const int64_t batch = prefill_batch(cfg, p.weights, options, max_ctx);
-  const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(options.max_logit_rows, batch));
+  const int max_ctx = p.max_ctx =
+      std::min(options.max_context, cfg.context_length > 0 ? cfg.context_length : options.max_context);
+  p.batch = prefill_batch(cfg, p.weights, options, max_ctx);
+  p.logit_rows = std::max(1, std::min(options.max_logit_rows, p.batch));
   p.kv_cache = uint64_t(2) * cfg.n_layers * max_ctx * cfg.kv_dim() * (options.f16_kv_cache ? 2 : 4);
-  p.activations = activation_bytes(cfg, batch, rows);
+  p.activations = activation_bytes(cfg, p.batch, p.logit_rows);
   if (budget == 0) budget = ctx.options().memory_budget;
   if (budget > 0 && p.total() > budget) {
     auto mib = [](uint64_t bytes) {  // one decimal, so that small models do not read "1 MiB > 1 MiB"

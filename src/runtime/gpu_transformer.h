@@ -33,9 +33,13 @@ struct GpuTransformerOptions {
 // docs/perf-notes.md #32; its activations are ~0.3 MB a token); never more than the context.
 int prefill_batch(const ModelConfig& cfg, uint64_t weight_bytes, const GpuTransformerOptions& options, int max_ctx);
 
-// Bytes the model will hold on the GPU, computed before allocating anything.
+// Bytes the model will hold on the GPU, computed before allocating anything, and the sizes they
+// follow (the transformer allocates exactly these).
 struct MemoryPlan {
   uint64_t weights = 0, kv_cache = 0, activations = 0;
+  int max_ctx = 0;     // KV cache capacity in tokens: options.max_context capped by the model's
+  int batch = 0;       // prompt tokens per prefill step (prefill_batch)
+  int logit_rows = 0;  // logits rows one step can return
   uint64_t total() const { return weights + kv_cache + activations; }
 };
 
