@@ -3,35 +3,22 @@
 // with the chart library and the data).
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
 #include "bench/report.h"
+#include "util/shell.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int status;
-  std::string output;
-};
+using Result = wgllm::ShellResult;
 
-Result run(const std::string& cmd) {
-  Result r{-1, ""};
-  FILE* pipe = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+// Runs a command line; stdout and stderr together.
+Result run(const std::string& cmd) { return wgllm::run_shell(cmd + " 2>&1"); }
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);

@@ -2,37 +2,22 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <cstdio>
 #include <string>
+
+#include "util/shell.h"
 
 namespace {
 
-struct Result {
-  int status;
-  std::string output;  // what the command wrote to stdout
-};
-
-// Runs a shell command line; returns its exit status and standard output.
-Result shell(const std::string& cmd) {
-  Result r{-1, ""};
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Result = wgllm::ShellResult;
+using wgllm::run_shell;
 
 // Runs wgllm with `args` (and environment assignments `env`); stdout and stderr together.
 Result run(const std::string& args, const std::string& env = "") {
-  return shell(env + " " WGLLM_CLI " " + args + " 2>&1");
+  return run_shell(env + " " WGLLM_CLI " " + args + " 2>&1");
 }
 
 TEST(CliInfo, NamesTheAdapterFeaturesLimitsAndBandwidth) {
@@ -76,7 +61,7 @@ TEST(CliChat, MultiTurnReusesTheCacheAndMatchesTheReference) {
   ASSERT_EQ(run("make-model --preset tiny-llama --quant Q8_0 -o " + model).status, 0);
   const std::string input = std::string("printf 'Hello there\\nTell me more\\n' |");
   auto chat = [&](const char* backend) {  // replies on stdout; stats into err-<backend>.txt
-    return shell(input + " " WGLLM_CLI " chat -m " + model + " --temp 0 -n 6 --backend " + backend + " 2>" + dir +
+    return run_shell(input + " " WGLLM_CLI " chat -m " + model + " --temp 0 -n 6 --backend " + backend + " 2>" + dir +
                  "/err-" + backend + ".txt");
   };
   const Result gpu = chat("webgpu"), cpu = chat("cpu");

@@ -4,13 +4,13 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <array>
 #include <chrono>
 #include <fstream>
 #include <iterator>
 #include <thread>
 
 #include "server/test_support.h"
+#include "util/shell.h"
 
 namespace wgllm::server {
 namespace {
@@ -24,14 +24,7 @@ std::string read_file(const std::string& path) {
 }
 
 // stdout of a shell command.
-std::string shell(const std::string& cmd) {
-  std::string out;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0;) out.append(buf.data(), n);
-  ::pclose(pipe);
-  return out;
-}
+std::string shell(const std::string& cmd) { return wgllm::run_shell(cmd).output; }
 
 struct Child {
   pid_t pid = -1;
