@@ -162,10 +162,14 @@ void unpack_scale_min(const uint8_t* s, int j, int* scale, int* min) {
   }
 }
 
-void dequantize_q4_k(const uint8_t* b, float* y) {
+namespace {
+// Q4_K and Q5_K superblocks: 8 sub-blocks of 32 with 6-bit scales and mins, y = d * sc * q - dmin * m.
+// quant(c, l, high) is the quant of element l of sub-block 2 c + high (bits 0-3 from the low or
+// high nibble of qs[32 c + l], plus Q5_K's fifth bit).
+template <typename Quant>
+void dequantize_scaled_superblock(const uint8_t* b, float* y, Quant quant) {
   const float d = load_f16(b), dmin = load_f16(b + 2);
   const uint8_t* scales = b + 4;
-  const uint8_t* qs = b + 16;
   for (int c = 0; c < 4; ++c) {
     int sc0, m0, sc1, m1;
     unpack_scale_min(scales, 2 * c, &sc0, &m0);
@@ -173,30 +177,24 @@ void dequantize_q4_k(const uint8_t* b, float* y) {
     const float d0 = d * float(sc0), o0 = dmin * float(m0);
     const float d1 = d * float(sc1), o1 = dmin * float(m1);
     for (int l = 0; l < 32; ++l) {
-      y[64 * c + l] = d0 * float(qs[32 * c + l] & 0xF) - o0;
-      y[64 * c + 32 + l] = d1 * float(qs[32 * c + l] >> 4) - o1;
+      y[64 * c + l] = d0 * float(quant(c, l, 0)) - o0;
+      y[64 * c + 32 + l] = d1 * float(quant(c, l, 1)) - o1;
     }
   }
 }
+}  // namespace
+
+void dequantize_q4_k(const uint8_t* b, float* y) {
+  const uint8_t* qs = b + 16;
+  dequantize_scaled_superblock(b, y, [&](int c, int l, int high) { return (qs[32 * c + l] >> (4 * high)) & 0xF; });
+}
 
 void dequantize_q5_k(const uint8_t* b, float* y) {
-  const float d = load_f16(b), dmin = load_f16(b + 2);
-  const uint8_t* scales = b + 4;
   const uint8_t* qh = b + 16;
   const uint8_t* qs = b + 48;
-  for (int c = 0; c < 4; ++c) {
-    int sc0, m0, sc1, m1;
-    unpack_scale_min(scales, 2 * c, &sc0, &m0);
-    unpack_scale_min(scales, 2 * c + 1, &sc1, &m1);
-    const float d0 = d * float(sc0), o0 = dmin * float(m0);
-    const float d1 = d * float(sc1), o1 = dmin * float(m1);
-    for (int l = 0; l < 32; ++l) {
-      const int q0 = (qs[32 * c + l] & 0xF) | (((qh[l] >> (2 * c)) & 1) << 4);
-      const int q1 = (qs[32 * c + l] >> 4) | (((qh[l] >> (2 * c + 1)) & 1) << 4);
-      y[64 * c + l] = d0 * float(q0) - o0;
-      y[64 * c + 32 + l] = d1 * float(q1) - o1;
-    }
-  }
+  dequantize_scaled_superblock(b, y, [&](int c, int l, int high) {
+    return ((qs[32 * c + l] >> (4 * high)) & 0xF) | (((qh[l] >> (2 * c + high)) & 1) << 4);
+  });
 }
 
 void dequantize_q6_k(const uint8_t* b, float* y) {
