@@ -16,7 +16,8 @@ constexpr uint32_t kDecodeValueLoads = 8;   // V rows' loads in flight per decod
 gpu::KernelSpec attention_spec(const KernelContext& kc, const char* entry, bool f16_cache, uint32_t head_dim = 4,
                                uint32_t heads_per_block = 1, bool quantized_out = false) {
   const bool native_f16 = f16_cache && kc.use_f16;
-  gpu::KernelSpec spec{entry, "attention.wgsl", std::string(kernel_source("attention.wgsl")), variant_defines(kc, native_f16)};
+  gpu::KernelSpec spec{entry, "attention.wgsl+block_reduce.wgsl", cat(kernel_source("attention.wgsl"), kernel_source("block_reduce.wgsl")),
+                       variant_defines(kc, native_f16)};
   spec.entry = entry;
   spec.defines["WG"] = std::to_string(kWorkgroup);
   spec.defines["D4_MAX"] = std::to_string(kWorkgroup);

@@ -13,7 +13,7 @@
 // so each K/V row is read once for the whole block. Tiles of DWG keys: one key per invocation
 // for the scores (HPW dot products from one K row), then invocation (slice, column) sums p * V
 // over every NS-th key of the tile for all HPW heads. A context of up to split_len keys is one dispatch.
-// Lines starting with {{SG}} / {{NOSG}} are the subgroup / workgroup-memory reduction variants.
+// block_reduce (max or sum over the workgroup) is block_reduce.wgsl's, appended.
 //
 // With {{QOUT}} lines on, decode and combine also write their output int8-quantized in blocks of
 // 32 as quantize_x.wgsl does (qs, and ds = (d, d * sum, 0, 0)) for the int8 matvec of the output
@@ -70,34 +70,6 @@ fn kv_write(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 var<workgroup> qs: array<vec4<f32>, D4_MAX>;
 var<workgroup> ps: array<f32, WG>;
-var<workgroup> red: array<f32, WG>;
-var<private> sg_lane: u32;
-var<private> sg_size: u32;
-
-// Max (is_max) or sum of v over the workgroup, returned to every invocation. The subgroup
-// variant assumes subgroups are consecutive runs of local_invocation_index (true on every
-// backend Dawn targets).
-{{SG}}fn block_reduce(v: f32, lid: u32, is_max: bool) -> f32 {
-{{SG}}  let s = select(subgroupAdd(v), subgroupMax(v), is_max);
-{{SG}}  if (sg_lane == 0u) { red[lid / sg_size] = s; }
-{{SG}}  workgroupBarrier();
-{{SG}}  var t = select(0.0, NEG_BIG, is_max);
-{{SG}}  for (var i = sg_lane; i < (WG + sg_size - 1u) / sg_size; i += sg_size) { t = select(t + red[i], max(t, red[i]), is_max); }
-{{SG}}  t = select(subgroupAdd(t), subgroupMax(t), is_max);
-{{SG}}  workgroupBarrier();
-{{SG}}  return t;
-{{SG}}}
-{{NOSG}}fn block_reduce(v: f32, lid: u32, is_max: bool) -> f32 {
-{{NOSG}}  red[lid] = v;
-{{NOSG}}  workgroupBarrier();
-{{NOSG}}  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-{{NOSG}}    if (lid < s) { red[lid] = select(red[lid] + red[lid + s], max(red[lid], red[lid + s]), is_max); }
-{{NOSG}}    workgroupBarrier();
-{{NOSG}}  }
-{{NOSG}}  let t = red[0];
-{{NOSG}}  workgroupBarrier();
-{{NOSG}}  return t;
-{{NOSG}}}
 
 // One head's output quantized to int8 blocks of 32 = 8 vec4s: invocation col < d4 of the
 // workgroup holds vec4 col of the head (live); every invocation must call it (barriers).

@@ -18,7 +18,8 @@ RmsNorm::RmsNorm(KernelContext& kc, const gpu::Buffer& x, const gpu::Buffer& wei
   require_bytes("RmsNorm", x, act);
   require_bytes("RmsNorm", y, act);
   require_bytes("RmsNorm", weight, uint64_t(dim) * 4);
-  gpu::KernelSpec spec{"rms_norm", "norm.wgsl", std::string(kernel_source("norm.wgsl")), variant_defines(kc, false)};
+  gpu::KernelSpec spec{"rms_norm", "norm.wgsl+block_reduce.wgsl", cat(kernel_source("norm.wgsl"), kernel_source("block_reduce.wgsl")),
+                       variant_defines(kc, false)};
   spec.defines["WG"] = "256";
   pipe_ = &kc.pipelines.get(gpu::PipelineCache::with_params<NormParams>(spec));
   slot_ = kc.arena.alloc(NormParams{dim, eps});
