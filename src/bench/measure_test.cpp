@@ -139,6 +139,16 @@ TEST(BenchMatrix, ExplicitModelsQuantsAndLengths) {
     EXPECT_NE(std::string(e.what()).find("unknown preset 'no-such-model' (presets: llama3-8b"), std::string::npos);
   }
   EXPECT_THROW(plan_matrix({{"/missing/model.gguf"}, {}, {}, 0}, false), Error);
+  // A bad --quant fails here, before any adapter is probed, with or without -m.
+  for (const std::vector<std::string>& models : {std::vector<std::string>{}, std::vector<std::string>{"tiny-llama"}}) {
+    try {
+      plan_matrix({models, {"Q4_0", "Q9_X"}, {}, 0}, false);
+      FAIL();
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), "unknown quantization 'Q9_X' (one of: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, "
+                                       "Q8_0, Q4_K_M, Q5_K_M, Q6_K)");
+    }
+  }
   EXPECT_THROW(plan_matrix({{"tiny-llama"}, {}, {16}, 1}, false), Error);
 }
 

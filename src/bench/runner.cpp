@@ -212,6 +212,7 @@ std::string file_quant_name(const std::string& path) {
 Report run_benchmarks(const BenchOptions& o) {
   if (o.reps < 1) fail("--reps ", o.reps, " must be at least 1");
   if (o.backend != "webgpu" && o.backend != "cpu") fail("--backend '", o.backend, "': one of webgpu, cpu");
+  plan_matrix(o.matrix, false);  // unknown presets, quants or files fail before adapters are probed
   Report report;
   report.engine_version = o.engine_version;
   report.git_sha = o.git_sha;

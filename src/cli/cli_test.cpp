@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 
 #include "util/shell.h"
 
@@ -95,6 +96,37 @@ TEST(CliRun, GpuMemoryBudgetIsCheckedBeforeAllocating) {
   const Result enough = run("run -m " + model + " -p hi -n 2 --temp 0 --gpu-memory 4096");
   EXPECT_EQ(enough.status, 0) << enough.output;
   std::filesystem::remove_all(dir);
+}
+
+// Out-of-range numbers are refused by name, before any model is opened, rather than quietly
+// reinterpreted (a negative -n generated nothing, a negative --temp meant greedy).
+TEST(CliOptions, OutOfRangeNumbersAreRefusedByName) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"run -p hi -n -5", "--n-predict: must be at least 1, got -5"},
+      {"run -p hi -n many", "--n-predict: 'many' is not a number"},
+      {"run -p hi --ctx 0", "--ctx: must be at least 1, got 0"},
+      {"run -p hi --temp -1", "--temp: must be at least 0, got -1"},
+      {"run -p hi --top-p 1.5", "--top-p: must be at least 0 and at most 1, got 1.5"},
+      {"run -p hi --repeat-penalty 0", "--repeat-penalty: must be more than 0, got 0"},
+      {"chat --top-k -2", "--top-k: must be at least 0, got -2"},
+      {"chat --min-p 2", "--min-p: must be at least 0 and at most 1, got 2"},
+      {"serve --port 70000", "--port: must be at least 0 and at most 65535, got 70000"},
+      {"serve --queue -1", "--queue: must be at least 0, got -1"},
+      {"bench -r 0", "--reps: must be at least 1, got 0"},
+      {"bench --kernels --kernel-steps 0", "--kernel-steps: must be at least 1, got 0"},
+      {"bench -p 128,-5", "--prompt-lengths: must be at least 1, got -5"},
+      {"run -p hi --gpu-memory 0", "--gpu-memory: must be at least 1, got 0"},
+      {"quantize in.gguf out.gguf Q4_0 -t -1", "--threads: must be at least 0, got -1"},
+  };
+  for (const auto& [args, message] : cases) {
+    const Result r = run(args);
+    EXPECT_EQ(r.status, 105) << args << "\n" << r.output;  // CLI11's ValidationError exit code
+    EXPECT_EQ(r.output, std::string(message) + "\nRun with --help for more information.\n") << args;
+  }
+  const Result quant = run("bench --quant Q9_X --adapters cpu");
+  EXPECT_EQ(quant.status, 1) << quant.output;
+  EXPECT_EQ(quant.output.find("bench: measuring"), std::string::npos) << "no adapter may be probed first:\n" << quant.output;
+  EXPECT_NE(quant.output.find("wgllm: error: unknown quantization 'Q9_X'"), std::string::npos) << quant.output;
 }
 
 }  // namespace

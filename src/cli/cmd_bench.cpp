@@ -10,6 +10,7 @@
 #include "bench/runner.h"
 #include "bench/writers.h"
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "cli/gpu_options.h"
 #include "cli/version.h"
 #include "util/error.h"
@@ -75,9 +76,13 @@ Command bench_command("bench", "Benchmark decode/prefill speed, TTFT, latency, m
   sub.add_option("--quant", o.matrix.quants, "Quantization(s) of preset models, e.g. Q4_0,Q4_K_M (default Q4_0)")
       ->delimiter(',');
   sub.add_option("-p,--prompt-lengths", o.matrix.prompt_lengths, "Prompt lengths in tokens (default 128,512; shorter on a CPU adapter)")
-      ->delimiter(',');
-  sub.add_option("-n,--gen", o.matrix.gen_tokens, "Tokens to generate (default 128; fewer on a CPU adapter)");
-  sub.add_option("-r,--reps", o.reps, "Timed repetitions after one warm-up (median, min, max)")->capture_default_str();
+      ->delimiter(',')
+      ->check(in_range(1));
+  sub.add_option("-n,--gen", o.matrix.gen_tokens, "Tokens to generate (default 128; fewer on a CPU adapter)")
+      ->check(in_range(1));
+  sub.add_option("-r,--reps", o.reps, "Timed repetitions after one warm-up (median, min, max)")
+      ->capture_default_str()
+      ->check(in_range(1));
   sub.add_option("--backend", o.backend, "webgpu, or cpu (the reference; tiny models only)")->capture_default_str();
   sub.add_option("--seed", o.seed, "Seed of the random prompts")->capture_default_str();
   sub.add_option("--cache", o.cache_dir, "Folder of generated preset models (default $WGLLM_CACHE or ~/.cache/wgllm/models)");
@@ -92,7 +97,9 @@ Command bench_command("bench", "Benchmark decode/prefill speed, TTFT, latency, m
                  "Also run in a headless browser (chromium; needs scripts/build-web) and add its rows beside the "
                  "native ones, with the browser/native ratios");
   sub.add_flag("--kernels", a->kernels, "Time every kernel of one model (-m) with timestamp queries");
-  sub.add_option("--kernel-steps", a->kernel_steps, "Decode steps timed by --kernels")->capture_default_str();
+  sub.add_option("--kernel-steps", a->kernel_steps, "Decode steps timed by --kernels")
+      ->capture_default_str()
+      ->check(in_range(1));
   add_gpu_options(sub, o.gpu);
   sub.callback([a] { bench_main(*a); });
 });

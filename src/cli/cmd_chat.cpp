@@ -9,7 +9,9 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "cli/gpu_options.h"
+#include "cli/sampling_options.h"
 #include "format/gguf.h"
 #include "model/demo_model.h"
 #include "reference/backend.h"
@@ -111,14 +113,9 @@ Command chat_command("chat", "Talk with a model, turn by turn, in its chat templ
   s.temperature = 0.7f;
   sub.add_option("-m,--model", a->model, "GGUF model (default: the built-in demo model)");
   sub.add_option("--system", a->system, "System message");
-  sub.add_option("-n,--n-predict", a->n_predict, "Most tokens per reply")->capture_default_str();
-  sub.add_option("--ctx", a->context, "KV cache size in tokens")->capture_default_str();
-  sub.add_option("--temp", s.temperature, "Temperature (0 = greedy)")->capture_default_str();
-  sub.add_option("--top-k", s.top_k, "Top-k (0 = off)")->capture_default_str();
-  sub.add_option("--top-p", s.top_p, "Top-p (1 = off)")->capture_default_str();
-  sub.add_option("--min-p", s.min_p, "Min-p (0 = off)")->capture_default_str();
-  sub.add_option("--repeat-penalty", s.repeat_penalty, "Repetition penalty (1 = off)")->capture_default_str();
-  sub.add_option("--seed", s.seed, "Sampling seed")->capture_default_str();
+  sub.add_option("-n,--n-predict", a->n_predict, "Most tokens per reply")->capture_default_str()->check(in_range(1));
+  sub.add_option("--ctx", a->context, "KV cache size in tokens")->capture_default_str()->check(in_range(1));
+  add_sampling_options(sub, s);
   sub.add_option("--backend", a->backend, "Backend: webgpu or cpu (the reference)")->capture_default_str();
   add_gpu_options(sub, a->gpu);
   sub.callback([a] {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "convert/convert.h"
 #include "format/tensor_types.h"
 #include "util/error.h"
@@ -41,7 +42,7 @@ Command convert_command("convert", "Convert a Hugging Face model folder (safeten
   sub.add_option("--outtype", a->options.outtype, "f32, f16 or bf16 for 2-D weights (1-D tensors stay f32)")
       ->capture_default_str();
   sub.add_option("--quant", a->options.quant, "Quantize with `wgllm quantize`'s mix: " + file_type_names());
-  sub.add_option("-t,--threads", a->options.threads, "Worker threads (default: all cores)");
+  sub.add_option("-t,--threads", a->options.threads, "Worker threads (0: all cores)")->capture_default_str()->check(in_range(0));
   sub.callback([a] { run_convert(*a); });
 });
 

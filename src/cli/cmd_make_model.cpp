@@ -40,7 +40,7 @@ Command make_model_command("make-model", "Write a synthetic GGUF model with a re
                            [](CLI::App& sub) {
   auto a = std::make_shared<MakeModelArgs>();
   sub.add_option("--preset", a->preset, "Preset: " + preset_list());
-  sub.add_option("--quant", a->options.quant, "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K_M, Q5_K_M, Q6_K")
+  sub.add_option("--quant", a->options.quant, "Quantization: " + file_type_names())
       ->capture_default_str();
   sub.add_option("--seed", a->options.seed, "Random seed (same seed, same file)")->capture_default_str();
   sub.add_option("--tokenizer", a->options.tokenizer_json,

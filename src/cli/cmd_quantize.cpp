@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "format/quantize.h"
 #include "util/error.h"
 
@@ -36,7 +37,7 @@ Command quantize_command("quantize", "Requantize a GGUF model (Q4_0, Q4_1, Q5_0,
   sub.add_option("input", args->in, "Input GGUF file")->required();
   sub.add_option("output", args->out, "Output GGUF file (written atomically)")->required();
   sub.add_option("type", args->type, "Target type: " + file_type_names())->required();
-  sub.add_option("-t,--threads", args->threads, "Worker threads (default: all cores)");
+  sub.add_option("-t,--threads", args->threads, "Worker threads (0: all cores)")->capture_default_str()->check(in_range(0));
   sub.callback([args] { run_quantize(*args); });
 });
 

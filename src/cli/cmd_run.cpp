@@ -7,7 +7,9 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "cli/gpu_options.h"
+#include "cli/sampling_options.h"
 #include "format/gguf.h"
 #include "model/demo_model.h"
 #include "reference/backend.h"
@@ -89,19 +91,12 @@ void run(const RunArgs& a) {
 
 Command run_command("run", "Generate text from a prompt", [](CLI::App& sub) {
   auto a = std::make_shared<RunArgs>();
-  SamplerParams& s = a->sampling;
   sub.add_option("-m,--model", a->model, "GGUF model (default: the built-in demo model)");
   sub.add_option("-p,--prompt", a->prompt, "Prompt text")->required();
-  sub.add_option("-n,--n-predict", a->n_predict, "Tokens to generate")->capture_default_str();
+  sub.add_option("-n,--n-predict", a->n_predict, "Tokens to generate")->capture_default_str()->check(in_range(1));
   sub.add_flag("--chat", a->chat, "Wrap the prompt in the model's chat template as a user turn");
-  sub.add_option("--temp", s.temperature, "Temperature (0 = greedy)")->capture_default_str();
-  sub.add_option("--top-k", s.top_k, "Top-k (0 = off)")->capture_default_str();
-  sub.add_option("--top-p", s.top_p, "Top-p (1 = off)")->capture_default_str();
-  sub.add_option("--min-p", s.min_p, "Min-p (0 = off)")->capture_default_str();
-  sub.add_option("--repeat-penalty", s.repeat_penalty, "Repetition penalty (1 = off)")->capture_default_str();
-  sub.add_option("--repeat-last-n", s.repeat_last_n, "Tokens the penalty looks back over")->capture_default_str();
-  sub.add_option("--seed", s.seed, "Sampling seed")->capture_default_str();
-  sub.add_option("--ctx", a->context, "KV cache size in tokens (default: prompt + n-predict)");
+  add_sampling_options(sub, a->sampling);
+  sub.add_option("--ctx", a->context, "KV cache size in tokens (default: prompt + n-predict)")->check(in_range(1));
   sub.add_option("--backend", a->backend, "Backend: webgpu or cpu (the reference)")->capture_default_str();
   add_gpu_options(sub, a->gpu);
   sub.callback([a] {

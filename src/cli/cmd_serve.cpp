@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "cli/option_checks.h"
 #include "cli/gpu_options.h"
 #include "model/demo_model.h"
 #include "runtime/webgpu_backend.h"
@@ -49,16 +50,20 @@ Command serve_command("serve", "Serve a model over an OpenAI-compatible HTTP API
   server::ServerOptions& s = a->server;
   sub.add_option("-m,--model", s.engine.model_path, "GGUF model (default: the built-in demo model)");
   sub.add_option("--host", s.host, "Address to listen on (0.0.0.0: every interface)")->capture_default_str();
-  sub.add_option("--port", s.port, "Port (0: any free one)")->capture_default_str();
+  sub.add_option("--port", s.port, "Port (0: any free one)")->capture_default_str()->check(in_range(0, 65535));
   sub.add_option("--api-key", s.api_key, "Require 'Authorization: Bearer KEY' on every route but /health")
       ->envname("WGLLM_API_KEY");
   sub.add_option("--backend", s.engine.backend, "Backend: webgpu or cpu (the reference)")->capture_default_str();
-  sub.add_option("--ctx", s.engine.context, "KV cache size in tokens (capped by the model)")->capture_default_str();
+  sub.add_option("--ctx", s.engine.context, "KV cache size in tokens (capped by the model)")
+      ->capture_default_str()
+      ->check(in_range(1));
   sub.add_option("--queue", s.engine.queue, "Requests that may wait while one runs; more get 429")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(in_range(0));
   sub.add_option("--alias", s.model_id, "Model id in /v1/models and responses (default: the file name)");
-  sub.add_option("--max-body", s.max_body_bytes, "Largest request body in bytes (413 above)")->capture_default_str();
+  sub.add_option("--max-body", s.max_body_bytes, "Largest request body in bytes (413 above)")
+      ->capture_default_str()
+      ->check(in_range(1));
   sub.add_flag("!--no-log", s.log_requests, "Do not print a line per request on stderr");
   s.log_requests = true;
   add_gpu_options(sub, a->gpu);

@@ -2,6 +2,8 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include "cli/option_checks.h"
+
 #include "gpu/context.h"
 
 namespace wgllm::cli {
@@ -20,7 +22,7 @@ inline void add_gpu_options(CLI::App& sub, gpu::ContextOptions& opts) {
          "--gpu-memory", [&opts](uint64_t mib) { opts.memory_budget = mib << 20; },
          "GPU memory the model may use, in MiB: checked against weights + KV cache + activations before "
          "anything is allocated (WebGPU cannot report it; env WGLLM_GPU_MEMORY)")
-      ->check(CLI::PositiveNumber);
+      ->check(in_range(1));
   sub.add_flag("--no-validation", opts.benchmark_mode,
                "benchmark mode: turn off Dawn's validation and robustness checks (reports say so; env "
                "WGLLM_NO_VALIDATION=1)");

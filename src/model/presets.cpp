@@ -232,9 +232,14 @@ uint64_t parameter_count(const ModelSpec& spec) {
   return total;
 }
 
+FileType find_quant(const std::string& name) {
+  const std::optional<FileType> ft = file_type_from_name(name);
+  if (!ft) fail("unknown quantization '", name, "' (one of: ", file_type_names(), ")");
+  return *ft;
+}
+
 void write_synthetic_model(const ModelSpec& s, const MakeModelOptions& o, const std::string& path) {
-  const std::optional<FileType> ft = file_type_from_name(o.quant);
-  if (!ft) fail("unknown quantization '", o.quant, "' (one of: ", file_type_names(), ")");
+  const std::optional<FileType> ft = find_quant(o.quant);
   GgufWriter w;
   const std::string a = s.arch;
   w.set_string("general.architecture", a);
