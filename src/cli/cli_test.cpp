@@ -78,6 +78,25 @@ TEST(CliChat, MultiTurnReusesTheCacheAndMatchesTheReference) {
   std::filesystem::remove_all(dir);
 }
 
+// A turn too long for the context is refused with the numbers, and the chat goes on with the
+// next one (it used to end the session). The demo model has no template: one warning, not one
+// per turn.
+TEST(CliChat, AnOverlongTurnIsRefusedAndTheChatGoesOn) {
+  std::string words;
+  for (int i = 0; i < 10; i++) words += "and the earth was without form ";
+  const Result r = run_shell("printf '" + words + "\\nHi\\n' | " WGLLM_CLI " chat --backend cpu --ctx 64 -n 4 --temp 0 2>&1");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("(with that message the conversation is 104 tokens; the context holds 64: /reset, or restart "
+                          "with a larger --ctx)\n> "),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("[cpu] reused 0 cached tokens, fed 35 |"), std::string::npos) << r.output;
+  const std::string warning = "wgllm: warning: no chat template; using ChatML";
+  const size_t first = r.output.find(warning);
+  ASSERT_NE(first, std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find(warning, first + 1), std::string::npos) << "warned twice:\n" << r.output;
+}
+
 TEST(CliRun, GpuMemoryBudgetIsCheckedBeforeAllocating) {
   char dir[] = "/tmp/wgllm-budget-XXXXXX";
   ASSERT_NE(::mkdtemp(dir), nullptr);
@@ -96,6 +115,15 @@ TEST(CliRun, GpuMemoryBudgetIsCheckedBeforeAllocating) {
   const Result enough = run("run -m " + model + " -p hi -n 2 --temp 0 --gpu-memory 4096");
   EXPECT_EQ(enough.status, 0) << enough.output;
   std::filesystem::remove_all(dir);
+}
+
+// A run cut short by the KV cache says so, instead of looking like a finished one.
+TEST(CliRun, AFullContextIsNamedAsTheReasonItStopped) {
+  const Result r = run("run -p 'And God said' -n 20 --ctx 8 --temp 0 --backend cpu");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("prompt: 4 tokens"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("generated: 5 tokens"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("tok/s (the context of 8 tokens is full; --ctx raises it)\n"), std::string::npos) << r.output;
 }
 
 // Out-of-range numbers are refused by name, before any model is opened, rather than quietly

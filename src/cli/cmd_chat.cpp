@@ -69,9 +69,13 @@ void chat(const ChatArgs& a) {
     const std::string text = apply_chat_template(tokenizer.data().chat_template, messages, true, eos);
     const std::vector<int32_t> ids32 = tokenizer.encode(text, true);
     const std::vector<int> ids(ids32.begin(), ids32.end());
-    if (int(ids.size()) + 1 >= backend->max_context())
-      fail("the conversation has ", ids.size(), " tokens; the context holds ", backend->max_context(),
-           " (raise --ctx or /reset)");
+    if (int(ids.size()) + 1 >= backend->max_context()) {
+      // The turn is refused, not the session: what was said so far stays, and /reset frees it.
+      messages.pop_back();
+      std::fprintf(stderr, "(with that message the conversation is %zu tokens; the context holds %d: /reset, or restart with a larger --ctx)\n> ",
+                   ids.size(), backend->max_context());
+      continue;
+    }
     size_t common = 0;
     while (common < cached.size() && common < ids.size() && cached[common] == ids[common]) ++common;
     if (common == ids.size()) --common;  // at least one token must run to get the next logits

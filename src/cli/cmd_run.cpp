@@ -71,11 +71,15 @@ void run(const RunArgs& a) {
   std::fwrite(rest.data(), 1, rest.size(), stdout);
   std::printf("\n");
   std::fflush(stdout);
+  const std::string stop = st.stopped_by_token     ? " (end of generation token)"
+                           : g_interrupted          ? " (interrupted)"
+                           : st.stopped_by_context ? cat(" (the context of ", backend->max_context(), " tokens is full; --ctx raises it)")
+                                                    : "";
   std::fprintf(stderr, "\n[%s] prompt: %d tokens in %.3f s (%.1f tok/s) | generated: %d tokens, %.1f tok/s%s\n",
                backend->name().c_str(), st.prompt_tokens, st.prefill_seconds,
                st.prompt_tokens / std::max(st.prefill_seconds, 1e-9), st.generated_tokens,
                st.generated_tokens > 1 ? (st.generated_tokens - 1) / std::max(st.decode_seconds, 1e-9) : 0.0,
-               st.stopped_by_token ? " (end of generation token)" : g_interrupted ? " (interrupted)" : "");
+               stop.c_str());
   std::fprintf(stderr, "[%s] TTFT %.1f ms | prefill %.1f tok/s | decode %.1f tok/s", backend->name().c_str(),
                1e3 * st.prefill_seconds, st.prompt_tokens / std::max(st.prefill_seconds, 1e-9),
                st.generated_tokens > 1 ? (st.generated_tokens - 1) / std::max(st.decode_seconds, 1e-9) : 0.0);

@@ -285,6 +285,7 @@ TEST(ReferenceForward, GreedyGenerationFollowsArgmax) {
   const GenerationStats st = generate(*backend, sampler, prompt, o, [&](int t) { out.push_back(t); return true; });
   EXPECT_EQ(st.prompt_tokens, 4);
   EXPECT_EQ(st.generated_tokens, 6);
+  EXPECT_FALSE(st.stopped_by_context);
   // Replay with the plain model: each generated token is the argmax after the previous ones.
   ref::Transformer model(path, 64);
   std::vector<int> seq = prompt;
@@ -294,6 +295,18 @@ TEST(ReferenceForward, GreedyGenerationFollowsArgmax) {
     logits = model.forward(t, int(seq.size()));
     seq.push_back(t);
   }
+  // A context of 8 ends a 20-token request after 5 tokens: the prompt's 4 and 4 fed back fill
+  // it, and the fifth comes from the last logits. The stats say why it stopped.
+  BackendOptions small;
+  small.max_context = 8;
+  auto short_backend = open_backend("cpu", path, small);
+  o.max_tokens = 20;
+  std::vector<int> cut;
+  const GenerationStats full = generate(*short_backend, sampler, prompt, o, [&](int t) { cut.push_back(t); return true; });
+  EXPECT_EQ(full.generated_tokens, 5);
+  EXPECT_TRUE(full.stopped_by_context);
+  EXPECT_FALSE(full.stopped_by_token);
+  EXPECT_EQ(cut, std::vector<int>(out.begin(), out.begin() + 5));
   std::filesystem::remove(path);
 }
 

@@ -34,7 +34,11 @@ GenerationStats generate(Backend& backend, Sampler& sampler, std::span<const int
     history.push_back(token);
     stats.generated_tokens++;
     if (!on_token(token)) break;
-    if (i + 1 == options.max_tokens || backend.n_past() >= backend.max_context()) break;
+    if (i + 1 == options.max_tokens) break;
+    if (backend.n_past() >= backend.max_context()) {
+      stats.stopped_by_context = true;
+      break;
+    }
     if (backend_argmax) {
       token = backend.decode_greedy(token);
     } else {

@@ -17,6 +17,7 @@ struct GenerationStats {
   double prefill_seconds = 0;  // prompt in, first logits out (time to first token minus sampling)
   double decode_seconds = 0;   // all decode steps after the first token
   bool stopped_by_token = false;
+  bool stopped_by_context = false;  // the KV cache filled before max_tokens
 };
 
 struct GenerateOptions {

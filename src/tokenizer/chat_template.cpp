@@ -1,5 +1,6 @@
 #include "tokenizer/chat_template.h"
 
+#include <atomic>
 #include <cstdio>
 
 namespace wgllm {
@@ -130,7 +131,9 @@ std::string apply_chat_template(const std::string& chat_template, const std::vec
                                 bool add_generation_prompt, const std::string& eos_text) {
   bool known = false;
   ChatFamily family = detect_chat_family(chat_template, &known);
-  if (!known)
+  // Once per process: chat and the server render every turn, and one model is loaded at a time.
+  static std::atomic<bool> warned{false};
+  if (!known && !warned.exchange(true))
     std::fprintf(stderr, "wgllm: warning: %s chat template; using ChatML (<|im_start|>role ... <|im_end|>)\n",
                  chat_template.empty() ? "no" : "unrecognised");
   return render_chat(family, messages, add_generation_prompt, eos_text);
