@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # One call on the device machine (NVIDIA H100, see ../.library/device): checks the GPU variants
-# CI cannot run (shader-f16, subgroups of 32) and measures. Run from the repository root with the
-# binaries built here carried in .devbin/ (wgllm, the GPU test binaries, libwebgpu_wrapper.so, and
-# libcpp-httplib.so.0.11 + libbrotli*.so.1, which the device image lacks; 64 MiB travel at most, so
-# carry them as one .devpack/devbin.tar.xz and unpack it first) and Debian's libvulkan1, libglvnd0,
-# libegl1, libgl1, libglx0, libgles2 and libopengl0 .debs in .gl/ (the H200 machines' NVIDIA ICD
-# needs libglvnd; libvulkan1 alone served the H100). scripts/device/sweep.sh A/B-tests knobs after. Everything lands in $OUT (at most 8 files come back):
+# CI cannot run (shader-f16, f16 subgroup matrices, subgroups of 32) and measures. Run from the
+# repository root with .devpack/devbin.tar.xz made by scripts/device/pack.sh (WGLLM_PACK_DAWN_NODE=1:
+# wgllm, the GPU test binaries, both Dawns, the Node-API stand-ins, cpp-httplib and brotli, which
+# the device image lacks) and Debian's libvulkan1, libglvnd0, libegl1, libgl1, libglx0, libgles2
+# and libopengl0 .debs in .gl/ (the H200 machines' NVIDIA ICD needs libglvnd). The Dawns go to
+# third_party/dawn/, where wgllm looks: on NVIDIA it takes dawn.node with its f16 toggles itself.
+# scripts/device/sweep.sh A/B-tests knobs after; scripts/device/vs_llamacpp.sh runs llama.cpp beside.
+# Everything lands in $OUT (at most 8 files come back):
 #   log.txt      every command's output, in order
 #   info.json    wgllm info --json
 #   bench.json / bench.md / kernels.txt   the measurements
-# Usage: scripts/device/h100_check_and_bench.sh [tests|bench|all] [bench arguments...]
+# Usage: scripts/device/h100_check_and_bench.sh [setup|tests|tests-bundled|bench|all] [bench arguments...]
+#   tests: the GPU tests on the engine's own choice (dawn.node on NVIDIA); tests-bundled: on the
+#   bundled Dawn (WGLLM_WEBGPU_LIB); setup: only the driver and binaries (source it to keep the env).
 set -uo pipefail
 mode=${1:-all}
 shift || true
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
+[ -d .devbin ] || tar -xJf .devpack/devbin.tar.xz
+mkdir -p third_party/dawn
+cp .devbin/libwebgpu_wrapper.so third_party/dawn/
+[ -f .devbin/dawn.node ] && cp .devbin/dawn.node third_party/dawn/
 # The NVIDIA ICD manifest lives outside the loader's default paths on the device image.
 [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ] && export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-export WGLLM_WEBGPU_LIB=${WGLLM_WEBGPU_LIB:-$PWD/.devbin/libwebgpu_wrapper.so}
 # cpp-httplib (and brotli) travel in .devbin: the device image lacks them.
 export LD_LIBRARY_PATH=$PWD/.devbin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export WGLLM_CACHE=/tmp/wgllm-models
@@ -31,9 +38,15 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --f
 run "$B/wgllm" info
 "$B/wgllm" info --json >"$OUT/info.json" 2>>"$log"
 
+[ "$mode" = setup ] && { return 0 2>/dev/null || exit 0; }
 if [ "$mode" = tests ] || [ "$mode" = all ]; then
   for t in "$B"/*_test; do
     run timeout 240 "$t" --gtest_brief=1
+  done
+fi
+if [ "$mode" = tests-bundled ]; then
+  for t in "$B"/*_test; do
+    WGLLM_WEBGPU_LIB=$PWD/third_party/dawn/libwebgpu_wrapper.so run timeout 240 "$t" --gtest_brief=1
   done
 fi
 

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "format/quant_mix.h"
 #include "model/presets.h"
 #include "util/error.h"
 
@@ -25,7 +26,7 @@ static bool is_file_argument(const std::string& arg) {
 
 Matrix plan_matrix(const MatrixRequest& req, bool cpu_adapter) {
   Matrix m;
-  for (const std::string& q : req.quants) find_quant(q);  // an Error listing the types when unknown
+  for (const std::string& q : req.quants) find_file_type(q);  // an Error listing the types when unknown
   const bool explicit_models = !req.models.empty();
   m.defaults = explicit_models ? "explicit" : cpu_adapter ? "cpu-adapter" : "gpu";
   if (!explicit_models) {

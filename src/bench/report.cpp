@@ -66,7 +66,9 @@ json to_json(const Report& r) {
                           {"timestamp_query", a.timestamp_query},
                           {"validation_off", a.validation_off},
                           {"subgroup_min_size", a.subgroup_min_size},
-                          {"subgroup_max_size", a.subgroup_max_size}}},
+                          {"subgroup_max_size", a.subgroup_max_size},
+                          {"dawn_toggles", a.dawn_toggles},
+                          {"prefill_gemm", a.prefill_gemm}}},
                         {"bandwidth",
                          {{"copy_gbs", a.copy_gbs},
                           {"read_gbs", a.read_gbs},
@@ -171,6 +173,9 @@ Report report_from_json(const json& j, const std::string& what) {
     x.validation_off = get<bool>(f, "validation_off", w);
     x.subgroup_min_size = get<uint32_t>(f, "subgroup_min_size", w);
     x.subgroup_max_size = get<uint32_t>(f, "subgroup_max_size", w);
+    // Reports before these two fields (2026-12-07) lack them.
+    if (f.contains("dawn_toggles")) x.dawn_toggles = get<std::vector<std::string>>(f, "dawn_toggles", w);
+    if (f.contains("prefill_gemm")) x.prefill_gemm = get<std::string>(f, "prefill_gemm", w);
     const json& b = at(a, "bandwidth", w);
     x.copy_gbs = get<double>(b, "copy_gbs", w);
     x.read_gbs = get<double>(b, "read_gbs", w);

@@ -22,6 +22,8 @@ struct AdapterRecord {
   bool shader_f16 = false, subgroups = false, subgroup_matrix = false, timestamp_query = false;
   bool validation_off = false;  // Dawn ran with skip_validation + disable_robustness (benchmark mode)
   uint32_t subgroup_min_size = 0, subgroup_max_size = 0;
+  std::vector<std::string> dawn_toggles;  // the toggles Dawn ran with (adapter and device)
+  std::string prefill_gemm;               // the GEMM steps of several tokens ran on, e.g. "f16 subgroup matrices"
   // Measured in the same run (gpu::measure_bandwidth); roofline shares use the larger figure.
   double copy_gbs = 0, read_gbs = 0;
   uint64_t bandwidth_buffer_bytes = 0;

@@ -21,6 +21,7 @@
 #include "util/error.h"
 
 #if WGLLM_HAVE_RUNTIME
+#include "kernels/kernel_context.h"
 #include "runtime/webgpu_backend.h"
 #endif
 
@@ -50,6 +51,10 @@ AdapterRecord describe_adapter(gpu::Context& ctx, bool measure) {
   a.timestamp_query = f.timestamp_query;
   a.validation_off = ctx.options().benchmark_mode;
   a.subgroup_min_size = f.subgroup_min_size, a.subgroup_max_size = f.subgroup_max_size;
+  a.dawn_toggles = ctx.options().dawn_toggles;
+#if WGLLM_HAVE_RUNTIME
+  a.prefill_gemm = kernels::KernelContext(ctx, 1).prefill_gemm();
+#endif
   if (measure) {
     const gpu::BandwidthResult bw = gpu::measure_bandwidth(ctx);
     a.copy_gbs = bw.copy_gbs, a.read_gbs = bw.read_gbs, a.bandwidth_buffer_bytes = bw.buffer_bytes;

@@ -61,6 +61,11 @@ static std::vector<std::string> adapter_lines(const Report& r) {
     if (a.subgroups) f += " subgroups";
     if (a.subgroup_matrix) f += " subgroup-matrix";
     if (a.timestamp_query) f += " timestamp-query";
+    if (!a.prefill_gemm.empty()) f += cat("; prefill GEMM on ", a.prefill_gemm);
+    if (!a.dawn_toggles.empty()) {
+      f += "; Dawn toggles";
+      for (const std::string& t : a.dawn_toggles) f += " " + t;
+    }
     if (a.validation_off) f += " (Dawn validation and robustness checks OFF: benchmark mode)";
     out.push_back(cat("adapter ", i, ": ", a.device, " (", a.type, ", ", a.backend, ", vendor ", a.vendor,
                       a.driver.empty() ? "" : ", driver " + a.driver, "); features:", f.empty() ? " none" : f,

@@ -10,8 +10,8 @@
 #include "bench/runner.h"
 #include "bench/writers.h"
 #include "cli/command.h"
-#include "cli/option_checks.h"
 #include "cli/gpu_options.h"
+#include "cli/option_checks.h"
 #include "cli/version.h"
 #include "util/error.h"
 

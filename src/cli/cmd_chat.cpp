@@ -9,8 +9,8 @@
 #include <memory>
 
 #include "cli/command.h"
-#include "cli/option_checks.h"
 #include "cli/gpu_options.h"
+#include "cli/option_checks.h"
 #include "cli/sampling_options.h"
 #include "format/gguf.h"
 #include "model/demo_model.h"

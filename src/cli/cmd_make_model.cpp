@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "format/quant_mix.h"
 #include "model/presets.h"
 #include "util/error.h"
 

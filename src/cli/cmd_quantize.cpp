@@ -17,11 +17,10 @@ struct QuantizeArgs {
 };
 
 void run_quantize(const QuantizeArgs& a) {
-  const auto ft = file_type_from_name(a.type);
-  if (!ft) fail("unknown quantization type '", a.type, "'; valid types: ", file_type_names());
-  const QuantizeResult r = quantize_gguf(a.in, a.out, *ft, a.threads);
+  const FileType ft = find_file_type(a.type);
+  const QuantizeResult r = quantize_gguf(a.in, a.out, ft, a.threads);
   std::fprintf(stderr, "wrote %s: %s, tensor data %.1f MiB -> %.1f MiB (", a.out.c_str(),
-               std::string(file_type_name(*ft)).c_str(), double(r.in_bytes) / (1 << 20),
+               std::string(file_type_name(ft)).c_str(), double(r.in_bytes) / (1 << 20),
                double(r.out_bytes) / (1 << 20));
   const char* sep = "";
   for (const auto& [type, n] : r.tensors_per_type) {

@@ -8,8 +8,8 @@
 #include <memory>
 
 #include "cli/command.h"
-#include "cli/option_checks.h"
 #include "cli/gpu_options.h"
+#include "cli/option_checks.h"
 #include "model/demo_model.h"
 #include "runtime/webgpu_backend.h"
 #include "server/server.h"

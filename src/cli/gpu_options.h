@@ -3,7 +3,6 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/option_checks.h"
-
 #include "gpu/context.h"
 
 namespace wgllm::cli {

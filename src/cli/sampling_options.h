@@ -6,7 +6,6 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/option_checks.h"
-
 #include "reference/sampler.h"
 
 namespace wgllm::cli {

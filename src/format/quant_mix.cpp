@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "util/error.h"
+
 namespace wgllm {
 namespace {
 
@@ -47,6 +49,12 @@ std::optional<FileType> file_type_from_name(std::string_view name) {
     if (same) return r.ft;
   }
   return std::nullopt;
+}
+
+FileType find_file_type(std::string_view name) {
+  const std::optional<FileType> ft = file_type_from_name(name);
+  if (!ft) fail("unknown quantization '", name, "' (one of: ", file_type_names(), ")");
+  return *ft;
 }
 
 std::string_view file_type_name(FileType ft) { return row(ft).name; }

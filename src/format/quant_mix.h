@@ -44,6 +44,7 @@ enum class FileType : uint32_t {
 };
 
 std::optional<FileType> file_type_from_name(std::string_view name);  // "Q4_K_M", "q8_0", ...
+FileType find_file_type(std::string_view name);  // the same, or an Error listing the types
 std::string_view file_type_name(FileType ft);
 std::string file_type_names();  // "F32, F16, BF16, Q4_0, ..." for error messages
 uint32_t gguf_file_type_id(FileType ft);  // the value written to general.file_type

@@ -141,6 +141,13 @@ Context::Context(const WebGpuApi& api, const ContextOptions& options) : api_(api
       at = comma + 1;
     }
   }
+  // dawn.node's Dawn blocks shader-f16 on NVIDIA unless the adapter is asked with
+  // vulkan_enable_f16_on_nvidia, and lists subgroup matrices only with allow_unsafe_apis; the
+  // Vulkan memory model is what its subgroup-matrix shaders compile against. Set unless the user
+  // chose toggles (WGLLM_DAWN_TOGGLES); every report records the toggles in use.
+  const std::string_view lib = api_.library_path;
+  if (options_.dawn_toggles.empty() && lib.size() > 5 && lib.substr(lib.size() - 5) == ".node")
+    options_.dawn_toggles = {"vulkan_enable_f16_on_nvidia", "allow_unsafe_apis", "use_vulkan_memory_model"};
   if (const char* t = std::getenv("WGLLM_GPU_TIMEOUT_S"); t && std::atof(t) > 0) timeout_s_ = std::atof(t);
   if (const char* m = std::getenv("WGLLM_GPU_MEMORY"); m && *m && options_.memory_budget == 0) {
     char* end = nullptr;
@@ -389,6 +396,9 @@ void Context::create_device() {
   features_.subgroup_matrix_i8 =
       features_.subgroup_matrix && std::count(features_.subgroup_matrix_configs.begin(), features_.subgroup_matrix_configs.end(),
                                               std::string("i8->i32 16x16x32")) > 0;
+  features_.subgroup_matrix_f16 =
+      features_.subgroup_matrix && std::count(features_.subgroup_matrix_configs.begin(), features_.subgroup_matrix_configs.end(),
+                                              std::string("f16->f32 16x16x16")) > 0;
 
   // Ask for the adapter's own limits: the library filled this very struct, tail included.
   PaddedLimits limits{};

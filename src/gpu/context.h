@@ -63,6 +63,8 @@ struct DeviceFeatures {
   std::vector<std::string> subgroup_matrix_configs;
   // The one configuration the matrix kernels use (int8 GEMM on tensor cores): i8 -> i32 16x16x32.
   bool subgroup_matrix_i8 = false;
+  // f16 x f16 -> f32 16x16x16 (the f16 prefill GEMM on tensor cores).
+  bool subgroup_matrix_f16 = false;
   uint32_t subgroup_min_size = 0, subgroup_max_size = 0;  // 0 when the library does not say
   std::vector<uint32_t> adapter_feature_ids;              // every feature id the adapter listed
 };

@@ -12,6 +12,7 @@
 #pragma once
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "gpu/context.h"
@@ -114,8 +115,27 @@ struct KernelContext {
                                ctx.features().subgroup_max_size == 32;
   bool gemm_matrix = gemm_matrix_available && env_u32("WGLLM_GEMM_MATRIX") == 1;
   uint32_t gemm_matrix_tile = env_u32("WGLLM_GEMM_MATRIX_TILE");
+  // Steps of several tokens multiply on f16 subgroup matrices (matmul_mat_f16_mma.wgsl: weights
+  // decoded to f16 while staging, x packed to f16, f32 accumulators) where the device has
+  // shader-f16, f16 -> f32 16x16x16 subgroup matrices and subgroups of exactly 32; this takes
+  // precedence over the int8 GEMM. $WGLLM_GEMM_F16=0 turns it off. Its tile preset (matmul.cpp;
+  // 0 = chosen for the adapter) also from $WGLLM_GEMM_F16_TILE.
+  bool gemm_f16_available = ctx.features().shader_f16 && ctx.features().subgroup_matrix_f16 &&
+                            ctx.features().subgroup_min_size == 32 && ctx.features().subgroup_max_size == 32;
+  bool gemm_f16 = gemm_f16_available && !env_is_zero("WGLLM_GEMM_F16");
+  // The same kernel with its products taken one by one in f32 instead of by subgroup matrices, on
+  // any adapter: how its staging, decoding and stores are tested where no matrices exist.
+  bool gemm_f16_emulated = false;
+  uint32_t gemm_f16_tile = env_u32("WGLLM_GEMM_F16_TILE");
   // The GEMM's quantized activations: one buffer shared by every MatMul built on this context.
   std::shared_ptr<QuantizedX> gemm_x;
+  std::shared_ptr<QuantizedX> gemm_x16;  // the f16 GEMM's packed x (qs holds f16 pairs)
+  // What steps of several tokens multiply quantized weights on (recorded in bench reports).
+  std::string prefill_gemm() const {
+    if (gemm_f16) return "f16 subgroup matrices";
+    if (!quantize_activations) return "f32 tiles";
+    return gemm_matrix ? "int8 subgroup matrices" : "int8 DP4A";
+  }
   // A recorder that flushes this context's uniform arena before submitting.
   gpu::Recorder recorder(gpu::Profile* profile = nullptr) { return gpu::Recorder(ctx, profile, {&arena}); }
 };

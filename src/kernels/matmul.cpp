@@ -38,10 +38,23 @@ constexpr uint32_t kGemmLargeTokens = 512;
 // The subgroup-matrix GEMM's tiles (matmul_mat_q8_mma.wgsl: one subgroup of 32 a workgroup),
 // rows x tokens, two groups of 32 columns per K step; kc.gemm_matrix_tile = index + 1.
 constexpr GemmTile kMatrixGemmTiles[] = {{32, 32, 0, 0, 2}, {64, 32, 0, 0, 2}, {64, 64, 0, 0, 2}, {32, 64, 0, 0, 2}};
+// The f16 subgroup-matrix GEMM's tiles (matmul_mat_f16_mma.wgsl), kc.gemm_f16_tile = index + 1:
+// rows x tokens per workgroup, groups of 32 invocations (tm; each owns rows / tm of the tile),
+// groups of 32 columns per K step. Accumulators per invocation: 8 floats per 16 x 16 result.
+constexpr GemmTile kF16GemmTiles[] = {
+    {16, 16, 1, 0, 1},   // 1: CPU adapters (the scalar emulation): small and quick
+    {64, 64, 1, 0, 2},   // 2: one group, 16 results, 18 KiB of staging
+    {128, 64, 4, 0, 2},  // 3: four groups of 32 rows x 64 tokens, 27 KiB
+    {128, 128, 4, 0, 1}, // 4: four groups of 32 rows x 128 tokens, 20 KiB
+    {128, 64, 2, 0, 2},  // 5: two groups of 64 rows x 64 tokens, 27 KiB
+    {32, 128, 1, 0, 2},  // 6: one group of 32 rows x 128 tokens, 23 KiB
+    {32, 16, 2, 0, 2},   // 7: two groups, small (tests of the several-group path)
+};
 
 }  // namespace
 
-struct MatMul::GemmQ8 {
+struct MatMul::Gemm {
+  bool f16 = false;  // the f16 matrix GEMM (x packed to f16, token tiles along x), else int8
   struct Variant {
     GemmTile tile;
     const gpu::Pipeline* gemm = nullptr;
@@ -49,8 +62,8 @@ struct MatMul::GemmQ8 {
   };
   Variant small, large;         // large: steps of at least large_tokens (large.gemm null: none)
   uint32_t large_tokens = 0;
-  const gpu::Pipeline* quantize;
-  std::shared_ptr<QuantizedX> x;  // kc.gemm_x when this op was built
+  const gpu::Pipeline* quantize;  // the x pass: quantize_x_batch or pack_x_f16
+  std::shared_ptr<QuantizedX> x;  // kc.gemm_x when this op was built (f16: qs holds the packed x)
   gpu::BindGroup quantize_group;
   const Variant& variant(uint32_t n_tokens) const { return large.gemm && n_tokens >= large_tokens ? large : small; }
 };
@@ -156,14 +169,72 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
     matvec_groups_.emplace_back(kc.ctx, *matvec_, bv);
     matmat_groups_.emplace_back(kc.ctx, *matmat_, b);
   }
-  if (kc.quantize_activations && max_tokens > 1 && accepts_quantized_input()) setup_gemm_q8(x);
+  if (max_tokens > 1 && accepts_quantized_input()) {
+    if (kc.gemm_f16 || kc.gemm_f16_emulated) setup_gemm_f16(x);
+    else if (kc.quantize_activations) setup_gemm_q8(x);
+  }
+}
+
+void MatMul::setup_gemm_f16(const gpu::Buffer& x) {
+  const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
+  const bool emulated = !kc_.gemm_f16;
+  const uint32_t preset = kc_.gemm_f16_tile ? kc_.gemm_f16_tile : cpu ? 1 : 2;
+  if (preset == 0 || preset > std::size(kF16GemmTiles)) fail("matmul '", w_.name, "': no f16 GEMM tile preset ", preset);
+  const GemmTile t = kF16GemmTiles[preset - 1];
+  if (t.tm * 32 > kc_.ctx.limits().max_compute_invocations_per_workgroup)
+    fail("matmul '", w_.name, "': f16 GEMM tile ", preset, " needs ", t.tm * 32, " invocations a workgroup");
+  gemm_ = std::make_unique<Gemm>();
+  gemm_->f16 = true;
+  const TensorType ty = w_.type;
+  const bool mins = ty == TensorType::Q4_1 || ty == TensorType::Q5_1 || ty == TensorType::Q4_K || ty == TensorType::Q5_K;
+  const bool halves = ty == TensorType::Q6_K;
+  // One packed x serves every op of the context, as the int8 one does (setup_gemm_q8). Whole tiles
+  // of tokens (the largest tile's 128): the kernel loads x matrices straight from it.
+  const uint64_t bytes = uint64_t((max_tokens_ + 127) / 128 * 128) * w_.cols * 2;
+  if (!kc_.gemm_x16 || kc_.gemm_x16->qs.size() < bytes) {
+    kc_.gemm_x16 = std::make_shared<QuantizedX>();
+    kc_.gemm_x16->cols = w_.cols;
+    kc_.gemm_x16->qs = kc_.ctx.create_buffer(bytes, gpu::kStorage, "gemm_x.f16");
+  }
+  gemm_->x = kc_.gemm_x16;
+  gpu::KernelSpec q{"pack_x_f16", "pack_x_f16.wgsl", cat(kernel_source("pack_x_f16.wgsl")), {}};
+  gemm_->quantize = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(q));
+  std::map<std::string, std::string> defines = weight_defines(ty);
+  const bool several = t.tm > 1;
+  defines.insert({{"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)}, {"NSG", std::to_string(t.tm)},
+                  {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}, {"ST", emulated ? "f32" : "f16"},
+                  {"WS", mins || halves ? "vec2<f32>" : "f32"}, {"ONE", mins || halves ? "//" : ""},
+                  {"TWO", mins || halves ? "" : "//"}, {"MINS", mins ? "" : "//"}, {"HALVES", halves ? "" : "//"},
+                  {"MMA", emulated ? "//" : ""}, {"EMU", emulated ? "" : "//"}, {"SG1", several ? "//" : ""},
+                  {"SGN", several ? "" : "//"}});
+  // Several groups of one workgroup load matrices at offsets of their own: WGSL's uniformity
+  // analysis is workgroup-wide, so its subgroup-matrix rule is turned off there (each group's
+  // offsets are uniform across its own invocations, which is what the hardware needs).
+  defines["ENABLES"] = emulated ? ""
+                       : cat("enable f16, chromium_experimental_subgroup_matrix, subgroups;\n",
+                             several ? "diagnostic(off, chromium.subgroup_matrix_uniformity);\n" : "");
+  gpu::KernelSpec g{cat("matmat_f16_mma_", tensor_type_name(ty), emulated ? "_emulated" : "", "_t", preset),
+                    "weights.wgsl+matmul_q8_groups.wgsl+matmul_mat_f16_mma.wgsl+matmul_store.wgsl",
+                    cat(kernel_source("weights.wgsl"), kernel_source("matmul_q8_groups.wgsl"),
+                        kernel_source("matmul_mat_f16_mma.wgsl"), kernel_source("matmul_store.wgsl")),
+                    defines};
+  Gemm::Variant& v = gemm_->small;
+  v.tile = t;
+  v.gemm = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(g));
+  // The int8 x bindings of matmul_q8_groups.wgsl (2, 5) go unused; the packed x is binding 8.
+  for (size_t k = 0; k < w_.chunks.size(); ++k)
+    v.groups.emplace_back(kc_.ctx, *v.gemm,
+                          std::vector<std::pair<uint32_t, gpu::Binding>>{{0, w_.chunks[k]}, {1, w_.chunks[k]}, {3, y_},
+                                                                         {4, kc_.arena.binding(slots_[k])}, {6, more_y_[0]},
+                                                                         {7, more_y_[1]}, {8, gemm_->x->qs}});
+  gemm_->quantize_group = gpu::BindGroup(kc_.ctx, *gemm_->quantize, {x, gemm_->x->qs, kc_.arena.binding(slots_[0])});
 }
 
 void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
   const uint32_t preset = kc_.gemm_tile ? kc_.gemm_tile : cpu ? 1 : 4;
   if (preset > std::size(kGemmTiles)) fail("matmul '", w_.name, "': no GEMM tile preset ", preset);
-  gemm_ = std::make_unique<GemmQ8>();
+  gemm_ = std::make_unique<Gemm>();
   gemm_->large_tokens = kc_.gemm_large_tokens ? kc_.gemm_large_tokens : kGemmLargeTokens;
   const TensorType ty = w_.type;
   const bool mins = ty == TensorType::Q4_1 || ty == TensorType::Q5_1 || ty == TensorType::Q4_K || ty == TensorType::Q5_K;
@@ -188,7 +259,7 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   gemm_->quantize = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(q));
   // The form of a group's product (matmul_q8_groups.wgsl): one scale, a scale and a min, or a scale
   // per half of 16.
-  auto build = [&](GemmQ8::Variant& v, const GemmTile t) {
+  auto build = [&](Gemm::Variant& v, const GemmTile t) {
     v.tile = t;
     std::map<std::string, std::string> defines = weight_defines(ty);
     defines.insert({{"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)}, {"TM", std::to_string(t.tm)},
@@ -421,7 +492,7 @@ double MatMul::dispatch_bytes(size_t k, uint32_t n_tokens) const {
   if (gemm_) {  // weights once per token tile, x (1 byte + 8 bytes per 32) once per row tile
     const GemmTile& t = gemm_->variant(n_tokens).tile;
     const double token_tiles = (n_tokens + t.bn - 1) / t.bn, row_tiles = std::ceil(rows / t.bm);
-    return weight * token_tiles + 1.25 * n_tokens * w_.cols * row_tiles + y_bytes;
+    return weight * token_tiles + (gemm_->f16 ? 2.0 : 1.25) * n_tokens * w_.cols * row_tiles + y_bytes;
   }
   const double token_tiles = (n_tokens + tt_ - 1) / tt_, row_tiles = std::ceil(rows / wg_);
   return weight * token_tiles + 4.0 * n_tokens * w_.cols * row_tiles + y_bytes;
@@ -433,11 +504,20 @@ void MatMul::record(gpu::Recorder& rec, const StepShape& shape) {
   const bool vec = shape.n_tokens == 1;
   if (!vec && gemm_) {
     const uint32_t n = shape.n_tokens, nb = w_.cols / 32;
-    const GemmQ8::Variant& v = gemm_->variant(n);
+    const Gemm::Variant& v = gemm_->variant(n);
     const GemmTile t = v.tile;
-    rec.dispatch(*gemm_->quantize, gemm_->quantize_group, {(nb + 63) / 64, n}, 4.0 * n * w_.cols * (1 + 1.25 / 4));
+    if (gemm_->f16)
+      rec.dispatch(*gemm_->quantize, gemm_->quantize_group, {(w_.cols / 4 + 63) / 64, n}, 6.0 * n * w_.cols);
+    else
+      rec.dispatch(*gemm_->quantize, gemm_->quantize_group, {(nb + 63) / 64, n}, 4.0 * n * w_.cols * (1 + 1.25 / 4));
     for (size_t k = 0; k < w_.chunks.size(); ++k) {
-      const gpu::Groups g = linear_groups(kc_.ctx, (w_.chunk_rows(k) + t.bm - 1) / t.bm, (n + t.bn - 1) / t.bn);
+      const uint32_t row_tiles = (w_.chunk_rows(k) + t.bm - 1) / t.bm, token_tiles = (n + t.bn - 1) / t.bn;
+      // The f16 GEMM runs token tiles along x (workgroups sharing a weight tile run together).
+      const gpu::Groups g = gemm_->f16 ? gpu::Groups{token_tiles, row_tiles, 1}
+                                       : linear_groups(kc_.ctx, row_tiles, token_tiles);
+      if (g.y > kc_.ctx.limits().max_compute_workgroups_per_dimension)
+        fail("matmul '", w_.name, "': ", row_tiles, " row tiles, more than a dispatch's ",
+             kc_.ctx.limits().max_compute_workgroups_per_dimension);
       kc_.arena.set(slots_[k], params(k, n, g.x));
       rec.dispatch(*v.gemm, v.groups[k], g, dispatch_bytes(k, n));
     }

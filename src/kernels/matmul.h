@@ -170,9 +170,10 @@ class MatMul {
   Rope::Params rope_params_{};                         // pos set per step
   uint32_t rope_max_ctx_ = 0;
   const gpu::Buffer *q8_x_qs_ = nullptr, *q8_x_ds_ = nullptr;  // use_quantized_input's x
-  struct GemmQ8;                  // the int8 GEMM for n_tokens > 1 (matmul.cpp); null: f32 matmat
-  std::unique_ptr<GemmQ8> gemm_;
+  struct Gemm;  // the int8 or f16 GEMM for n_tokens > 1 (matmul.cpp); null: f32 matmat
+  std::unique_ptr<Gemm> gemm_;
   void setup_gemm_q8(const gpu::Buffer& x);
+  void setup_gemm_f16(const gpu::Buffer& x);
 };
 
 }  // namespace wgllm::kernels

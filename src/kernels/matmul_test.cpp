@@ -233,6 +233,8 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
   kc.quantize_activations = true;
   const uint32_t tile = kc.gemm_tile;
   const bool matrix_available = kc.gemm_matrix_available, matrix_default = kc.gemm_matrix;
+  const bool f16_default = kc.gemm_f16;
+  kc.gemm_f16 = false;  // the f16 GEMM would take these steps: it has its own test below
   uint64_t seed = 300;
   // Presets 1-4 forced, then preset 0: the adapter's small-step tile for 3 tokens and the
   // large-step one (preset 2) from 16 tokens on, so that 70 tokens take it; 5-8 = the subgroup-
@@ -274,10 +276,62 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
     }
   }
   kc.gemm_matrix = matrix_default;
+  kc.gemm_f16 = f16_default;
   kc.gemm_matrix_tile = 0;
   kc.gemm_tile = tile;
   kc.gemm_large_tokens = 0;
   kc.quantize_activations = ctx.adapter().adapter_type != "CPU";
+}
+
+// The f16 subgroup-matrix GEMM (matmul_mat_f16_mma.wgsl) for every quant type, each tile preset:
+// on every adapter in its scalar emulation (weights staged in f32, products one by one), and on
+// subgroup matrices where the device has them. x is rounded to f16 (and on matrices the decoded
+// weights too): relative errors up to 2^-11 per operand give an NMSE near 1e-7 against the exact
+// reference; bound 1e-6 (a wrong index or a lost group gives ~1).
+TEST(MatMul, F16GemmMatchesTheReference) {
+  gpu::Context& ctx = shared_context();
+  KernelContext& kc = shared_kernels();
+  const bool f16_default = kc.gemm_f16;
+  const uint32_t tile_default = kc.gemm_f16_tile;
+  uint64_t seed = 700;
+  for (const bool matrices : {false, true}) {
+    if (matrices && !kc.gemm_f16_available) {
+      std::printf("note: %s has no f16 subgroup matrices; the f16 GEMM ran only in its emulation\n", ctx.adapter().device.c_str());
+      continue;
+    }
+    kc.gemm_f16 = matrices;
+    kc.gemm_f16_emulated = !matrices;
+    // The emulation is slow on CPU adapters: its two small presets (one group, several groups).
+    const std::vector<uint32_t> presets = matrices ? std::vector<uint32_t>{1, 2, 3, 4, 5, 6, 7} : std::vector<uint32_t>{1, 7};
+    for (uint32_t preset : presets) {
+      kc.gemm_f16_tile = preset;
+      for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
+                           TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
+        const std::vector<uint32_t> cols = test_cols(t);  // 3 and 9 groups of 32; 8 and 24 for the K-quants
+        const std::tuple<uint32_t, uint32_t, bool> shapes[] = {{37, cols[1], false}, {131, cols[0], true}};
+        for (auto [rows, c, acc] : shapes) {
+          const Matrix m = random_matrix(t, rows, c, ++seed);
+          Rng rng(seed * 5);
+          const uint32_t max_tokens = 70;
+          const auto x = random_vector(size_t(max_tokens) * c, rng);
+          const auto y0 = random_vector(size_t(max_tokens) * rows, rng);
+          const std::vector<uint32_t> ns = {3, 70};
+          std::vector<std::string> kernels;
+          const auto ys = run_matmul(kc, m, t, x, y0, ns, max_tokens, acc, &kernels);
+          for (size_t i = 0; i < ns.size(); ++i) {
+            const std::string what = cat(tensor_type_name(t), " ", rows, "x", c, " n_tokens ", ns[i], acc ? " accumulate" : "",
+                                         " f16 tile ", preset, " kernel ", kernels[i]);
+            EXPECT_EQ(kernels[i], cat("matmat_f16_mma_", tensor_type_name(t), matrices ? "" : "_emulated", "_t", preset)) << what;
+            EXPECT_LT(nmse(m, x, y0, ys[i], ns[i], acc), 1e-6) << what;
+            for (size_t j = size_t(ns[i]) * rows; j < y0.size(); ++j) ASSERT_EQ(ys[i][j], y0[j]) << what;
+          }
+        }
+      }
+    }
+  }
+  kc.gemm_f16 = f16_default;
+  kc.gemm_f16_emulated = false;
+  kc.gemm_f16_tile = tile_default;
 }
 
 // Decode steps read their x as RMSNorm(x) * weight or act(gate) * up computed inside the matvec.

@@ -232,19 +232,13 @@ uint64_t parameter_count(const ModelSpec& spec) {
   return total;
 }
 
-FileType find_quant(const std::string& name) {
-  const std::optional<FileType> ft = file_type_from_name(name);
-  if (!ft) fail("unknown quantization '", name, "' (one of: ", file_type_names(), ")");
-  return *ft;
-}
-
 void write_synthetic_model(const ModelSpec& s, const MakeModelOptions& o, const std::string& path) {
-  const std::optional<FileType> ft = find_quant(o.quant);
+  const FileType ft = find_file_type(o.quant);
   GgufWriter w;
   const std::string a = s.arch;
   w.set_string("general.architecture", a);
   w.set_string("general.name", cat("synthetic ", s.preset, " (", s.description, ")"));
-  w.set_u32("general.file_type", gguf_file_type_id(*ft));
+  w.set_u32("general.file_type", gguf_file_type_id(ft));
   w.set_u32("general.quantization_version", 2);
   w.set_string("wgllm.synthetic.preset", s.preset);
   w.set_u64("wgllm.synthetic.seed", o.seed);
@@ -282,7 +276,7 @@ void write_synthetic_model(const ModelSpec& s, const MakeModelOptions& o, const 
   if (o.progress) bar = std::make_unique<ProgressBar>(cat("make-model ", s.preset, " ", o.quant), total, "weights");
   for (size_t i = 0; i < planned->size(); i++) {
     const PlannedTensor& t = (*planned)[i];
-    const TensorType type = choose_tensor_type(*ft, t.name, s.n_layers, t.shape, !s.tied_output);
+    const TensorType type = choose_tensor_type(ft, t.name, s.n_layers, t.shape, !s.tied_output);
     w.add_tensor(t.name, type, t.shape, [planned, i, type, seed = o.seed, b = bar.get()](uint8_t* dst) {
       fill_tensor((*planned)[i], type, seed, i, dst, b);
     });

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "format/quant_mix.h"
 #include "format/tensor_types.h"
 
 namespace wgllm {
@@ -34,7 +33,6 @@ struct ModelSpec {
 const std::vector<ModelSpec>& model_presets();
 const ModelSpec& find_preset(const std::string& name);  // Error listing the presets if unknown
 std::string preset_list();
-FileType find_quant(const std::string& name);  // Error listing the quantization types if unknown
 
 // Weights the model holds (rope factor tables excluded), as model cards count parameters.
 uint64_t parameter_count(const ModelSpec& spec);

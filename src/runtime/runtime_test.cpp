@@ -68,7 +68,7 @@ struct Case {
 
 class EndToEnd : public ::testing::TestWithParam<Case> {};
 
-TEST_P(EndToEnd, LogitsMatchReferenceAndGreedyTokensAreIdentical) {
+TEST_P(EndToEnd, LogitsMatchReferenceAndGreedyTokensAgree) {
   ProgressBar::set_enabled(false);
   const Case c = GetParam();
   const std::string path = model_path(c.preset, c.quant);
@@ -95,20 +95,40 @@ TEST_P(EndToEnd, LogitsMatchReferenceAndGreedyTokensAreIdentical) {
   ASSERT_EQ(last.size(), size_t(vocab));
   EXPECT_LT(nmse(last, std::vector<float>(ref.end() - vocab, ref.end())), kLogitsNmseBound) << c.preset << " " << c.quant;
 
-  // Greedy decoding for 16 tokens: identical token lists.
+  // Greedy decoding for 16 steps, both fed the reference's token each step (so one near-tie does
+  // not make the rest of the sequences incomparable): the GPU's argmax must be the reference's,
+  // except where the reference's own logits put the two tokens closer than the GPU's measured
+  // logit error allows to tell apart (4 RMS errors, from the prompt's NMSE): such a near-tie of
+  // random weights is reported, and at most 2 of 16 are accepted.
   auto argmax = [&](const std::vector<float>& l) {
     return int(std::max_element(l.end() - vocab, l.end()) - (l.end() - vocab));
   };
+  double ref2 = 0;
+  for (float v : ref) ref2 += double(v) * v;
+  const double tie = 4 * std::sqrt(e * ref2 / double(ref.size()));
   std::vector<int> cpu_tokens, gpu_tokens;
-  int t_cpu = argmax(ref), t_gpu = argmax(got);
+  int ties = 0;
+  int t = argmax(ref);
+  std::vector<float> ref_step(ref.end() - vocab, ref.end());
   for (int i = 0; i < 16; ++i) {
+    const int pos = 17 + i;
+    const int t_gpu = i == 0 ? argmax(got) : gpu.forward_greedy(t, pos - 1);
+    const int t_cpu = argmax(ref_step);
     cpu_tokens.push_back(t_cpu);
     gpu_tokens.push_back(t_gpu);
-    const int pos = 17 + i;
-    t_cpu = argmax(cpu.forward(t_cpu, pos));
-    t_gpu = gpu.forward_greedy(t_gpu, pos);
+    if (t_gpu != t_cpu) {
+      const double gap = double(ref_step[t_cpu]) - ref_step[t_gpu];
+      EXPECT_LT(gap, tie) << c.preset << " " << c.quant << " step " << i << ": GPU token " << t_gpu << " is " << gap
+                          << " below the reference's " << t_cpu << " (logits NMSE " << e << ")";
+      std::printf("note: %s %s step %d: a near-tie of the reference's logits (gap %.3g, tie margin %.3g): GPU %d, reference %d\n",
+                  c.preset.c_str(), c.quant.c_str(), i, gap, tie, t_gpu, t_cpu);
+      ++ties;
+    }
+    t = t_cpu;
+    ref_step = cpu.forward(t, pos);
   }
-  EXPECT_EQ(gpu_tokens, cpu_tokens) << c.preset << " " << c.quant << " (logits NMSE " << e << ")";
+  EXPECT_LE(ties, 2) << c.preset << " " << c.quant << ": GPU " << ::testing::PrintToString(gpu_tokens) << ", reference "
+                     << ::testing::PrintToString(cpu_tokens);
 }
 
 std::vector<Case> all_cases() {

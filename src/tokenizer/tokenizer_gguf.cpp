@@ -81,7 +81,9 @@ void write_tokenizer_metadata(GgufWriter& w, const TokenizerData& d) {
   for (TokenType t : d.types) types.push_back(int32_t(t));
   if (types.empty()) types.assign(d.tokens.size(), int32_t(TokenType::Normal));
   w.set_i32_array(kTypes, types);
-  if (!d.merges.empty()) {
+  // A byte-level BPE file carries its merges key even when the list is empty (make-model's byte
+  // tokenizer): llama.cpp refuses a BPE vocabulary without one.
+  if (!d.merges.empty() || d.model == TokenizerModel::Gpt2) {
     std::vector<std::string> merges;
     merges.reserve(d.merges.size());
     for (const auto& [a, b] : d.merges) merges.push_back(a + " " + b);
