@@ -63,7 +63,7 @@ Matrix plan_matrix(const MatrixRequest& req, bool cpu_adapter) {
   if (cpu_adapter && req.prompt_lengths.empty())
     m.notes.push_back(cat("CPU adapter: prompt lengths shortened to ", m.prompt_lengths.front(),
                           m.prompt_lengths.size() > 1 ? cat(",", m.prompt_lengths.back()) : std::string(),
-                          " (GPU default 128,512) to finish in a few minutes"));
+                          " (GPU default 128,512,4096) to finish in a few minutes"));
   if (cpu_adapter && req.gen_tokens <= 0)
     m.notes.push_back(cat("CPU adapter: ", m.gen_tokens, " generated tokens (GPU default ", kGpuGenTokens, ")"));
   return m;

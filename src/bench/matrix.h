@@ -35,7 +35,8 @@ struct Matrix {
 std::vector<ModelChoice> gpu_default_models();
 // Small enough for a CPU adapter (SwiftShader) to finish in a few minutes.
 std::vector<ModelChoice> cpu_adapter_default_models();
-inline const std::vector<int> kGpuPromptLengths{128, 512};
+// 4,096: long prompts (documents, chat history) are where the first-token latency grows.
+inline const std::vector<int> kGpuPromptLengths{128, 512, 4096};
 inline constexpr int kGpuGenTokens = 128;
 inline const std::vector<int> kCpuAdapterPromptLengths{16, 64};
 inline constexpr int kCpuAdapterGenTokens = 16;

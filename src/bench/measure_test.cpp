@@ -106,7 +106,7 @@ TEST(BenchMatrix, DefaultsDependOnTheAdapter) {
   ASSERT_EQ(gpu.models.size(), 5u);
   EXPECT_EQ(gpu.models[0].label(), "llama3-8b Q4_0");
   EXPECT_EQ(gpu.models[1].label(), "llama3-8b Q4_K_M");
-  EXPECT_EQ(gpu.prompt_lengths, (std::vector<int>{128, 512}));
+  EXPECT_EQ(gpu.prompt_lengths, (std::vector<int>{128, 512, 4096}));
   EXPECT_EQ(gpu.gen_tokens, 128);
   EXPECT_EQ(gpu.defaults, "gpu");
   EXPECT_TRUE(gpu.notes.empty());
@@ -115,7 +115,7 @@ TEST(BenchMatrix, DefaultsDependOnTheAdapter) {
   EXPECT_EQ(cpu.models[0].preset, "tiny-llama");
   EXPECT_EQ(cpu.prompt_lengths, kCpuAdapterPromptLengths);
   EXPECT_EQ(cpu.notes.size(), 3u);  // models, prompt lengths and generated tokens all said
-  EXPECT_EQ(expand(gpu).size(), 10u);
+  EXPECT_EQ(expand(gpu).size(), 15u);  // 5 models x 3 prompt lengths
 }
 
 TEST(BenchMatrix, ExplicitModelsQuantsAndLengths) {

@@ -28,6 +28,7 @@ Report random_report(uint64_t seed, int n_rows) {
   a.vendor = "google", a.device = "SwiftShader Device (Subzero)", a.driver = "SwiftShader driver", a.backend = "Vulkan";
   a.type = "CPU", a.library = "libwebgpu_wrapper.so", a.subgroups = true, a.timestamp_query = true;
   a.subgroup_min_size = 4, a.subgroup_max_size = 4;
+  a.dawn_toggles = {"vulkan_enable_f16_on_nvidia", "allow_unsafe_apis"}, a.prefill_gemm = "f16 subgroup matrices";
   a.copy_gbs = 5 + rng.uniform(), a.read_gbs = 6 + rng.uniform(), a.bandwidth_buffer_bytes = 32 << 20;
   r.adapters.push_back(a);
   const char* models[] = {"tiny-llama", "tiny-gemma", "tiny-phi3"};
@@ -94,6 +95,18 @@ TEST(BenchReport, JsonRoundTripIsExact) {
   EXPECT_TRUE(validate_json(jc, report_schema()).empty());
   EXPECT_TRUE(jc["rows"][0]["roofline_share"].is_null());
   EXPECT_EQ(to_json(report_from_json(jc, "c.json")), jc);
+}
+
+// Reports written before the Dawn toggles and the prefill GEMM were recorded still read.
+TEST(BenchReport, ReportsWithoutTogglesOrGemmStillRead) {
+  nlohmann::json j = to_json(random_report(5, 1));
+  j["adapters"][0]["features_used"].erase("dawn_toggles");
+  j["adapters"][0]["features_used"].erase("prefill_gemm");
+  EXPECT_TRUE(validate_json(j, report_schema()).empty());
+  const Report back = report_from_json(j, "old.json");
+  EXPECT_TRUE(back.adapters[0].dawn_toggles.empty());
+  EXPECT_EQ(back.adapters[0].prefill_gemm, "");
+  EXPECT_EQ(to_json(random_report(5, 1))["adapters"][0]["features_used"]["prefill_gemm"], "f16 subgroup matrices");
 }
 
 TEST(BenchReport, ReaderNamesTheMissingKey) {

@@ -75,7 +75,7 @@ Command bench_command("bench", "Benchmark decode/prefill speed, TTFT, latency, m
                  "presets on a CPU adapter)");
   sub.add_option("--quant", o.matrix.quants, "Quantization(s) of preset models, e.g. Q4_0,Q4_K_M (default Q4_0)")
       ->delimiter(',');
-  sub.add_option("-p,--prompt-lengths", o.matrix.prompt_lengths, "Prompt lengths in tokens (default 128,512; shorter on a CPU adapter)")
+  sub.add_option("-p,--prompt-lengths", o.matrix.prompt_lengths, "Prompt lengths in tokens (default 128,512,4096; shorter on a CPU adapter)")
       ->delimiter(',')
       ->check(in_range(1));
   sub.add_option("-n,--gen", o.matrix.gen_tokens, "Tokens to generate (default 128; fewer on a CPU adapter)")

@@ -127,6 +127,8 @@ struct KernelContext {
   // any adapter: how its staging, decoding and stores are tested where no matrices exist.
   bool gemm_f16_emulated = false;
   uint32_t gemm_f16_tile = env_u32("WGLLM_GEMM_F16_TILE");
+  // Measurement: its weights decoded in f32 arithmetic (as the emulation does) instead of f16.
+  bool gemm_f16_decode_f32 = env_u32("WGLLM_GEMM_F16_DECODE_F32") == 1;
   // The GEMM's quantized activations: one buffer shared by every MatMul built on this context.
   std::shared_ptr<QuantizedX> gemm_x;
   std::shared_ptr<QuantizedX> gemm_x16;  // the f16 GEMM's packed x (qs holds f16 pairs)

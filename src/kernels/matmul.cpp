@@ -207,13 +207,16 @@ void MatMul::setup_gemm_f16(const gpu::Buffer& x) {
                   {"TWO", mins || halves ? "" : "//"}, {"MINS", mins ? "" : "//"}, {"HALVES", halves ? "" : "//"},
                   {"MMA", emulated ? "//" : ""}, {"EMU", emulated ? "" : "//"}, {"SG1", several ? "//" : ""},
                   {"SGN", several ? "" : "//"}});
+  const bool d16 = !emulated && !kc_.gemm_f16_decode_f32;
+  defines["D16"] = d16 ? "" : "//";
+  defines["D32"] = d16 ? "//" : "";
   // Several groups of one workgroup load matrices at offsets of their own: WGSL's uniformity
   // analysis is workgroup-wide, so its subgroup-matrix rule is turned off there (each group's
   // offsets are uniform across its own invocations, which is what the hardware needs).
   defines["ENABLES"] = emulated ? ""
                        : cat("enable f16, chromium_experimental_subgroup_matrix, subgroups;\n",
                              several ? "diagnostic(off, chromium.subgroup_matrix_uniformity);\n" : "");
-  gpu::KernelSpec g{cat("matmat_f16_mma_", tensor_type_name(ty), emulated ? "_emulated" : "", "_t", preset),
+  gpu::KernelSpec g{cat("matmat_f16_mma_", tensor_type_name(ty), emulated ? "_emulated" : "", "_t", preset, d16 || emulated ? "" : "_d32"),
                     "weights.wgsl+matmul_q8_groups.wgsl+matmul_mat_f16_mma.wgsl+matmul_store.wgsl",
                     cat(kernel_source("weights.wgsl"), kernel_source("matmul_q8_groups.wgsl"),
                         kernel_source("matmul_mat_f16_mma.wgsl"), kernel_source("matmul_store.wgsl")),

@@ -21,7 +21,8 @@
 // store does.
 // Appended to weights.wgsl and matmul_q8_groups.wgsl (bindings; weight_words / weight_group:
 // int8 q_j and their scales in the forms ONE / MINS / HALVES). Defines: TYPE, BM, BN, NSG, KB, ST,
-// line prefixes ONE / MINS / HALVES, MMA / EMU, SG1 / SGN (one group, or several).
+// line prefixes ONE / MINS / HALVES, MMA / EMU, SG1 / SGN (one group, or several), D16 / D32 (the
+// weights decoded in f16 or in f32 arithmetic; the emulation has no f16).
 const BM: u32 = {{BM}}u;       // rows per workgroup
 const BN: u32 = {{BN}}u;       // tokens per workgroup
 const NSG: u32 = {{NSG}}u;     // groups of 32 invocations
@@ -43,6 +44,13 @@ var<workgroup> ws: array<ST, BM * SS>;  // [row][k]
 
 {{EMU}}fn x_at(t: u32, c: u32) -> f32 { let i = t * p.cols + c; return unpack2x16float(xh[i / 2u])[i & 1u]; }
 
+// Bytes 0, 2 and 1, 3 of word w as f16 1024 + byte: a byte sits exactly in the mantissa of 1024
+// (spacing 1 up to 2048), so no conversion instruction is needed.
+{{D16}}fn byte_pairs(w: u32) -> array<vec2<f16>, 2> {
+{{D16}}  return array<vec2<f16>, 2>(bitcast<vec2<f16>>((w & 0x00FF00FFu) | 0x64006400u),
+{{D16}}                             bitcast<vec2<f16>>(((w >> 8u) & 0x00FF00FFu) | 0x64006400u));
+{{D16}}}
+
 fn stage_weights(tid: u32, k0: u32, r0: u32, nb: u32) {
   for (var i = tid; i < KB * BM; i += WG) {
     let g = weight_group_{{TYPE}}(fetch_weight(i, k0, r0, nb));
@@ -51,11 +59,22 @@ fn stage_weights(tid: u32, k0: u32, r0: u32, nb: u32) {
 {{ONE}}    let a = vec2<f32>(g.s.x); let b = 0.0;
 {{MINS}}    let a = vec2<f32>(g.s.x); let b = g.s.y;
 {{HALVES}}    let a = g.s; let b = 0.0;
+    // D16: in f16 arithmetic, the signed q_j (ONE, HALVES) moved to unsigned bytes by + 128;
+    // (1024 + 128 + q) - 1152 is exact, so for b = 0 the one rounding is the product's, as in f32.
+{{D16}}{{MINS}}    let flip = 0u; let bias = vec2<f16>(1024.0h);
+{{D16}}{{ONE}}    let flip = 0x80808080u; let bias = vec2<f16>(1152.0h);
+{{D16}}{{HALVES}}    let flip = 0x80808080u; let bias = vec2<f16>(1152.0h);
     for (var h = 0u; h < 2u; h++) {
+{{D16}}      let ah = vec2<f16>(f16(a[h]));
+{{D16}}      let bh = vec2<f16>(f16(b));
       for (var v = 0u; v < 4u; v++) {
-        let e = vec4<ST>(vec4<f32>(unpack4xI8(g.q[h][v])) * a[h] + b);
         let o = base + 16u * h + 4u * v;
-        ws[o] = e.x; ws[o + 1u] = e.y; ws[o + 2u] = e.z; ws[o + 3u] = e.w;
+{{D16}}        let pr = byte_pairs(g.q[h][v] ^ flip);
+{{D16}}        let e02 = fma(pr[0] - bias, ah, bh);
+{{D16}}        let e13 = fma(pr[1] - bias, ah, bh);
+{{D16}}        ws[o] = e02.x; ws[o + 1u] = e13.x; ws[o + 2u] = e02.y; ws[o + 3u] = e13.y;
+{{D32}}        let e = vec4<ST>(vec4<f32>(unpack4xI8(g.q[h][v])) * a[h] + b);
+{{D32}}        ws[o] = e.x; ws[o + 1u] = e.y; ws[o + 2u] = e.z; ws[o + 3u] = e.w;
       }
     }
   }

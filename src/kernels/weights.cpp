@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
+#include <future>
+#include <thread>
 
 #include "util/error.h"
 
@@ -111,32 +114,58 @@ GpuWeight upload_weight(gpu::Context& ctx, const std::string& name, TensorType t
   // Slices of ~4 MiB, an even number of rows so 2-byte region slices start 4-byte aligned (hence
   // the even row counts of stacked parts).
   const uint32_t slice_rows = std::max<uint32_t>(2, uint32_t(std::min<uint64_t>((4u << 20) / rb, 1u << 30)) & ~1u);
-  std::array<std::vector<uint8_t>, 3> staging;
+  // Slices are repacked on worker threads, up to kInFlight ahead of the slice being written, so
+  // reading the file (page faults) and repacking overlap each other and the uploads: one thread
+  // did the 8B's 4.6 GB at 0.39 GB/s. Writes stay on this thread, in order.
+  struct Slice {
+    uint32_t a, b;
+    const uint8_t* src;
+    std::array<std::vector<uint8_t>, 3> staging;
+  };
+  const unsigned kInFlight = std::clamp(std::thread::hardware_concurrency(), 2u, 16u);
+#ifdef __EMSCRIPTEN__
+  constexpr auto kLaunch = std::launch::deferred;  // no threads in the browser build: in turn
+#else
+  constexpr auto kLaunch = std::launch::async;
+#endif
   for (uint32_t first = 0; first < rows; first += w.rows_per_chunk) {
     const uint32_t n = std::min(w.rows_per_chunk, rows - first);
     const ChunkGeometry geo = chunk_geometry(l, n, cols);
     gpu::Buffer buf = ctx.create_buffer(geo.size, gpu::kStorage, cat(name, "#", w.chunks.size()));
+    std::vector<Slice> slices;
     for (uint32_t a = 0, b = 0; a < n; a = b) {
       // The part holding row first + a; a slice ends at the part's end.
       size_t pi = 0;
       uint32_t part_first = 0;
       while (first + a >= part_first + parts[pi].rows) part_first += parts[pi++].rows;
       b = std::min({n, a + slice_rows, part_first + parts[pi].rows - first});
-      const uint8_t* src = parts[pi].gguf_data + uint64_t(first + a - part_first) * rb;
-      if (rp.pieces.empty()) {  // float types: rows are copied as they are
-        ctx.write(buf, src, uint64_t(b - a) * rb, uint64_t(a) * rb);
-        continue;
-      }
-      const uint64_t blocks = uint64_t(b - a) * gguf_blocks_per_row;
-      for (int i = 0; i < 3; ++i) staging[i].assign(blocks * l.region_bytes[i], 0);
-      for (uint64_t k = 0; k < blocks; ++k) {
-        const uint8_t* blk = src + k * info.type_size;
-        for (const Piece& p : rp.pieces)
-          std::memcpy(staging[p.region].data() + k * l.region_bytes[p.region] + p.dst, blk + p.src, p.len);
-      }
-      for (int i = 0; i < 3; ++i) {
-        if (staging[i].empty()) continue;
-        ctx.write(buf, staging[i].data(), staging[i].size(), geo.offset[i] + uint64_t(a) * bpr * l.region_bytes[i]);
+      slices.push_back({a, b, parts[pi].gguf_data + uint64_t(first + a - part_first) * rb, {}});
+    }
+    if (rp.pieces.empty()) {  // float types: rows are copied as they are
+      for (const Slice& sl : slices) ctx.write(buf, sl.src, uint64_t(sl.b - sl.a) * rb, uint64_t(sl.a) * rb);
+    } else {
+      auto repack = [&](Slice* sl) {
+        const uint64_t blocks = uint64_t(sl->b - sl->a) * gguf_blocks_per_row;
+        for (int i = 0; i < 3; ++i) sl->staging[i].resize(blocks * l.region_bytes[i]);
+        for (uint64_t k = 0; k < blocks; ++k) {
+          const uint8_t* blk = sl->src + k * info.type_size;
+          for (const Piece& p : rp.pieces)
+            std::memcpy(sl->staging[p.region].data() + k * l.region_bytes[p.region] + p.dst, blk + p.src, p.len);
+        }
+      };
+      std::deque<std::future<void>> pending;
+      size_t next = 0;
+      for (size_t s = 0; s < slices.size(); ++s) {
+        while (next < slices.size() && pending.size() < kInFlight)
+          pending.push_back(std::async(kLaunch, repack, &slices[next++]));
+        pending.front().get();  // slice s (an exception from its repack surfaces here)
+        pending.pop_front();
+        Slice& sl = slices[s];
+        for (int i = 0; i < 3; ++i) {
+          if (sl.staging[i].empty()) continue;
+          ctx.write(buf, sl.staging[i].data(), sl.staging[i].size(), geo.offset[i] + uint64_t(sl.a) * bpr * l.region_bytes[i]);
+          std::vector<uint8_t>().swap(sl.staging[i]);  // at most kInFlight slices held
+        }
       }
     }
     w.bytes += buf.size();

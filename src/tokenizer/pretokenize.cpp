@@ -103,15 +103,16 @@ size_t match_gpt2(const Chars& s, size_t i) {
 PreTokenizer pre_tokenizer_from_name(const std::string& pre) {
   if (pre == "llama-bpe" || pre == "llama3" || pre == "smaug-bpe") return PreTokenizer::Llama3;
   if (pre == "qwen2") return PreTokenizer::Qwen2;
-  if (pre == "gpt2" || pre == "default" || pre.empty()) return PreTokenizer::Gpt2;
+  // "gpt-2" is llama.cpp's name (what hub files carry); "gpt2" what wgllm's converter wrote before.
+  if (pre == "gpt-2" || pre == "gpt2" || pre == "default" || pre.empty()) return PreTokenizer::Gpt2;
   fail("tokenizer.ggml.pre: unsupported pre-tokenizer '", pre,
-       "' (supported: llama-bpe, qwen2, gpt2, default)");
+       "' (supported: llama-bpe, qwen2, gpt-2, default)");
 }
 
 std::string pre_name_from_regex(const std::string& regex) {
   if (regex == kLlama3Regex) return "llama-bpe";
   if (regex == kQwen2Regex) return "qwen2";
-  if (regex == kGpt2Regex) return "gpt2";
+  if (regex == kGpt2Regex) return "gpt-2";
   return "";
 }
 

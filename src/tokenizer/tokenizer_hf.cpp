@@ -121,7 +121,7 @@ TokenizerData tokenizer_data_from_hf_json(const std::string& path, const std::st
   if (byte_level) {
     d.model = TokenizerModel::Gpt2;
     d.add_space_prefix = false;  // only meaningful for the Llama kind
-    d.pre = regex == "gpt2" ? "gpt2" : pre_name_from_regex(regex);
+    d.pre = regex == "gpt2" ? "gpt-2" : pre_name_from_regex(regex);
     if (d.pre.empty()) fail(path, ": unrecognised pre-tokenizer regex ", json(regex).dump());
   } else {
     d.model = TokenizerModel::Llama;

@@ -73,11 +73,14 @@ TEST(PreTokenize, Llama3Qwen2Gpt2) {
             (std::vector<std::string>{"I", "'LL", " go", "!!\n\n", "ok", "   "}));
   EXPECT_EQ(split(PreTokenizer::Gpt2, "I'LL go"), (std::vector<std::string>{"I", "'", "LL", " go"}));
   EXPECT_EQ(pre_tokenizer_from_name("qwen2"), PreTokenizer::Qwen2);
+  // llama.cpp's name for the GPT-2 split (hub files) and the one wgllm's converter wrote before.
+  EXPECT_EQ(pre_tokenizer_from_name("gpt-2"), PreTokenizer::Gpt2);
+  EXPECT_EQ(pre_tokenizer_from_name("gpt2"), PreTokenizer::Gpt2);
   try {
     pre_tokenizer_from_name("deepseek-llm");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "tokenizer.ggml.pre: unsupported pre-tokenizer 'deepseek-llm' (supported: llama-bpe, qwen2, gpt2, default)");
+    EXPECT_STREQ(e.what(), "tokenizer.ggml.pre: unsupported pre-tokenizer 'deepseek-llm' (supported: llama-bpe, qwen2, gpt-2, default)");
   }
 }
 
