@@ -19,11 +19,16 @@ grep -iE "f16|matrix|library|adapter|device" $OUT/log.txt | head -12
 run timeout 150 "$B/kernels_matmul_test" --gtest_brief=1 --gtest_filter='*F16Gemm*:*Int8Gemm*'
 WGLLM_GEMM_F16_DECODE_F32=1 run timeout 60 "$B/kernels_matmul_test" --gtest_brief=1 --gtest_filter='*F16Gemm*'
 run timeout 150 "$B/runtime_test" --gtest_brief=1
+# The other GPU tests on the f16 path (the f16 kernels had never run on a GPU before).
+for t in "$B"/kernels_*_test "$B"/gpu_test; do
+  [ "$t" = "$B/kernels_matmul_test" ] || run timeout 40 "$t" --gtest_brief=1
+done
 grep -E "Failure|rror:|note|Expected|Which is|FAILED" $OUT/log.txt | head -30
 wait $make_pid
 settings=("$@")
-[ ${#settings[@]} -gt 0 ] || settings=("WGLLM_GEMM_F16=0" "" "WGLLM_GEMM_F16_TILE=3" "WGLLM_GEMM_F16_TILE=5")
-timeout 170 env B="$B" bash scripts/device/sweep.sh $M/llama3-8b-Q4_0.gguf "-p 512 -n 16 -r 2" "${settings[@]}"
+[ ${#settings[@]} -gt 0 ] || settings=("WGLLM_GEMM_F16=0" "" "WGLLM_GEMM_F16_TILE=3" "WGLLM_GEMM_F16_TILE=5"
+  "WGLLM_GEMM_F16_TILE=4" "WGLLM_GEMM_F16_TILE=6" "WGLLM_GEMM_F16_DECODE_F32=1")
+timeout 200 env B="$B" bash scripts/device/sweep.sh $M/llama3-8b-Q4_0.gguf "-p 512 -n 16 -r 2" "${settings[@]}"
 grep -h "load" /tmp/sweep-2.log | head -2
 timeout 40 "$B/wgllm" bench --kernels -m $M/llama3-8b-Q4_0.gguf -p 512 >$OUT/kernels.txt 2>&1
 grep -iE "matmat|pack_x|attention|prefill" $OUT/kernels.txt | head -12

@@ -40,11 +40,6 @@ struct KernelContext {
   // adapter. Tuning knobs, also from $WGLLM_MATVEC_ROWS / $WGLLM_MATVEC_WG.
   uint32_t matvec_rows = env_u32("WGLLM_MATVEC_ROWS");
   uint32_t matvec_wg = env_u32("WGLLM_MATVEC_WG");
-  // Decode matvecs on int8 x with each subgroup owning its rows (matmul_vec_q8_sg.wgsl) where the
-  // adapter's subgroups have one fixed size; matvec_rows then counts rows per subgroup. Off by
-  // default: 10 % slower than the workgroup-reduced kernel on the H100 (docs/perf-notes.md #6);
-  // $WGLLM_MATVEC_SG=1 turns it on.
-  bool subgroup_rows = env_u32("WGLLM_MATVEC_SG") != 0;
   static bool env_is_zero(const char* name) {
     const char* v = std::getenv(name);
     return v && std::string_view(v) == "0";
@@ -106,15 +101,6 @@ struct KernelContext {
   // Steps of at least this many tokens take the large-step tile on GPUs (0 = 512; unused when
   // gemm_tile is set). Also $WGLLM_GEMM_LARGE_TOKENS.
   uint32_t gemm_large_tokens = env_u32("WGLLM_GEMM_LARGE_TOKENS");
-  // The int8 GEMM on subgroup matrices (matmul_mat_q8_mma.wgsl: tensor cores) where the device
-  // has i8 16x16x32 ones and subgroups of exactly 32 invocations; Q6_K keeps DP4A. Off unless
-  // $WGLLM_GEMM_MATRIX=1: correct, but on the H200 (dawn.node's Dawn) it prefilled llama3-8b at
-  // 1,619 tok/s against DP4A's 3,859 (docs/perf-notes.md #36). Its tile preset (matmul.cpp;
-  // 0 = 1) also from $WGLLM_GEMM_MATRIX_TILE.
-  bool gemm_matrix_available = ctx.features().subgroup_matrix_i8 && ctx.features().subgroup_min_size == 32 &&
-                               ctx.features().subgroup_max_size == 32;
-  bool gemm_matrix = gemm_matrix_available && env_u32("WGLLM_GEMM_MATRIX") == 1;
-  uint32_t gemm_matrix_tile = env_u32("WGLLM_GEMM_MATRIX_TILE");
   // Steps of several tokens multiply on f16 subgroup matrices (matmul_mat_f16_mma.wgsl: weights
   // decoded to f16 while staging, x packed to f16, f32 accumulators) where the device has
   // shader-f16, f16 -> f32 16x16x16 subgroup matrices and subgroups of exactly 32; this takes
@@ -136,7 +122,7 @@ struct KernelContext {
   std::string prefill_gemm() const {
     if (gemm_f16) return "f16 subgroup matrices";
     if (!quantize_activations) return "f32 tiles";
-    return gemm_matrix ? "int8 subgroup matrices" : "int8 DP4A";
+    return "int8 DP4A";
   }
   // A recorder that flushes this context's uniform arena before submitting.
   gpu::Recorder recorder(gpu::Profile* profile = nullptr) { return gpu::Recorder(ctx, profile, {&arena}); }

@@ -11,11 +11,6 @@
 namespace wgllm::kernels {
 namespace {
 
-// A tuning knob from the environment, `fallback` when unset.
-uint32_t env_or(const char* name, uint32_t fallback) {
-  const uint32_t v = KernelContext::env_u32(name);
-  return v ? v : fallback;
-}
 
 // Tile presets of the int8 GEMM (matmul_mat_q8.wgsl), kc.gemm_tile = index + 1: rows x tokens
 // per workgroup, the per-thread register tile, blocks of 32 columns staged per K step.
@@ -35,9 +30,6 @@ constexpr GemmTile kGemmTiles[] = {
 // won at 256-token steps of llama3.2-1b (-1.3 % with 2) and 128-token ones (docs/perf-notes.md
 // #25, #34). Also $WGLLM_GEMM_LARGE_TOKENS.
 constexpr uint32_t kGemmLargeTokens = 512;
-// The subgroup-matrix GEMM's tiles (matmul_mat_q8_mma.wgsl: one subgroup of 32 a workgroup),
-// rows x tokens, two groups of 32 columns per K step; kc.gemm_matrix_tile = index + 1.
-constexpr GemmTile kMatrixGemmTiles[] = {{32, 32, 0, 0, 2}, {64, 32, 0, 0, 2}, {64, 64, 0, 0, 2}, {32, 64, 0, 0, 2}};
 // The f16 subgroup-matrix GEMM's tiles (matmul_mat_f16_mma.wgsl), kc.gemm_f16_tile = index + 1:
 // rows x tokens per workgroup, groups of 32 invocations (tm; each owns rows / tm of the tile),
 // groups of 32 columns per K step. Accumulators per invocation: 8 floats per 16 x 16 result.
@@ -242,11 +234,8 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   const TensorType ty = w_.type;
   const bool mins = ty == TensorType::Q4_1 || ty == TensorType::Q5_1 || ty == TensorType::Q4_K || ty == TensorType::Q5_K;
   const bool halves = ty == TensorType::Q6_K;
-  // Subgroup matrices (when asked for: kc.gemm_matrix) take every step of every type but Q6_K (its
-  // scale per 16 columns is half a matrix product's K).
-  const bool matrix = kc_.gemm_matrix && kc_.gemm_matrix_available && !halves;
   // A forced preset takes every step; CPU adapters keep theirs unless a threshold is set (tests).
-  const bool large = !matrix && !kc_.gemm_tile && (!cpu || kc_.gemm_large_tokens) && max_tokens_ >= gemm_->large_tokens;
+  const bool large = !kc_.gemm_tile && (!cpu || kc_.gemm_large_tokens) && max_tokens_ >= gemm_->large_tokens;
   // One quantized x serves every op of the context: an op quantizes its x right before its GEMM
   // in the same command stream, and WebGPU orders dispatches, so no two ops need it at once. A
   // larger op replaces the context's buffer; ops built before keep theirs.
@@ -269,11 +258,8 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
                     {"TN", std::to_string(t.tn)}, {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}, {"ENABLES", ""},
                     {"WS", mins || halves ? "vec2<f32>" : "f32"}, {"ONE", mins || halves ? "//" : ""}, {"TWO", mins || halves ? "" : "//"},
                     {"MINS", mins ? "" : "//"}, {"HALVES", halves ? "" : "//"}});
-    if (matrix) defines["ENABLES"] = "enable chromium_experimental_subgroup_matrix, subgroups;";
-    const char* kernel = matrix ? "matmul_mat_q8_mma.wgsl" : "matmul_mat_q8.wgsl";
-    gpu::KernelSpec g{cat(matrix ? "matmat_q8_mma_" : "matmat_q8_", tensor_type_name(ty)),
-                      cat("weights.wgsl+matmul_q8_groups.wgsl+", kernel, "+matmul_store.wgsl"),
-                      cat(kernel_source("weights.wgsl"), kernel_source("matmul_q8_groups.wgsl"), kernel_source(kernel),
+    gpu::KernelSpec g{cat("matmat_q8_", tensor_type_name(ty)), "weights.wgsl+matmul_q8_groups.wgsl+matmul_mat_q8.wgsl+matmul_store.wgsl",
+                      cat(kernel_source("weights.wgsl"), kernel_source("matmul_q8_groups.wgsl"), kernel_source("matmul_mat_q8.wgsl"),
                           kernel_source("matmul_store.wgsl")),
                       defines};
     v.gemm = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(g));
@@ -282,9 +268,7 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
                             std::vector<gpu::Binding>{w_.chunks[k], w_.chunks[k], gemm_->x->qs, y_,
                                                       kc_.arena.binding(slots_[k]), gemm_->x->ds, more_y_[0], more_y_[1]});
   };
-  const uint32_t matrix_tile = kc_.gemm_matrix_tile ? kc_.gemm_matrix_tile : 1;
-  if (matrix && matrix_tile > std::size(kMatrixGemmTiles)) fail("matmul '", w_.name, "': no subgroup-matrix GEMM tile ", matrix_tile);
-  build(gemm_->small, matrix ? kMatrixGemmTiles[matrix_tile - 1] : kGemmTiles[preset - 1]);
+  build(gemm_->small, kGemmTiles[preset - 1]);
   if (large) build(gemm_->large, kGemmTiles[1]);
   // The quantize pass reads n_tokens and cols from chunk 0's parameters.
   gemm_->quantize_group = gpu::BindGroup(kc_.ctx, *gemm_->quantize,
@@ -328,24 +312,6 @@ bool MatMul::use_quantized_input(const QuantizedX& xq) {
                            kernel_source("matmul_store.wgsl")),
                        defines};
   q8_rows_ = vec_rows_;
-  // Subgroup-owned rows (matmul_vec_q8_sg.wgsl) need a subgroup size known when compiling.
-  const gpu::DeviceFeatures& f = kc_.ctx.features();
-  const uint32_t sgs = f.subgroup_min_size;
-  if (kc_.use_subgroups && kc_.subgroup_rows && sgs >= 4 && sgs == f.subgroup_max_size) {
-    const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
-    const uint32_t rps = kc_.matvec_rows ? kc_.matvec_rows : 2;
-    const uint32_t wg = std::max(sgs, (kc_.matvec_wg ? kc_.matvec_wg : cpu ? 16 : 128) / sgs * sgs);
-    const uint32_t un = env_or("WGLLM_MATVEC_UNROLL", 4);
-    spec.defines["WG"] = std::to_string(wg);
-    spec.defines["SGS"] = std::to_string(sgs);
-    spec.defines["RPS"] = std::to_string(rps);
-    spec.defines["UN"] = std::to_string(un);
-    spec.name += cat("_sg", sgs, "x", wg / sgs, "x", rps, "u", un);
-    spec.file += "+matmul_vec_q8_sg.wgsl";
-    spec.source += kernel_source("matmul_vec_q8_sg.wgsl");
-    spec.entry = "main_sg";
-    q8_rows_ = wg / sgs * rps;
-  }
   matvec_q8_ = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(spec));
   q8_spec_ = spec;
   q8_x_qs_ = &xq.qs;
@@ -425,7 +391,7 @@ bool MatMul::quantize_output(const QuantizedOutput& q) {
   using Kind = QuantizedOutput::Kind;
   const bool gated = q.kind == Kind::Gated;
   const uint32_t outputs = gated ? seg1_ : w_.rows;
-  if (!matvec_q8_ || q8_spec_.entry != "main" || w_.chunks.size() != 1 || !q.out || outputs % 32 != 0 ||
+  if (!matvec_q8_ || w_.chunks.size() != 1 || !q.out || outputs % 32 != 0 ||
       q.out->cols != outputs || rope_slot_)
     return false;
   if (gated ? (seg1_ * 2 != w_.rows || seg2_ != w_.rows) : (!accumulate_ || seg1_ != w_.rows || !q.norm)) return false;
@@ -454,7 +420,7 @@ bool MatMul::can_rope_output(const RopeOutput& r) const {
   const auto boundary = [&](uint64_t row) { return std::find(std::begin(bounds), std::end(bounds), row) != std::end(bounds); };
   const uint64_t end_row = uint64_t(r.first_row) + w_.rows;
   return boundary(r.first_row) && boundary(end_row) && (r.first_row != 0 || seg1_ == std::min(w_.rows, q_rows)) &&
-         matvec_q8_ && q8_spec_.entry == "main" && w_.chunks.size() == 1 && !matvec_qout_ && !accumulate_ && r.k_cache &&
+         matvec_q8_ && w_.chunks.size() == 1 && !matvec_qout_ && !accumulate_ && r.k_cache &&
          r.v_cache && r.inv_freq && r.head_dim % 32 == 0 && r.rotary_dim != 0 && r.rotary_dim % 2 == 0 &&
          r.rotary_dim <= r.head_dim && (!r.neox || r.rotary_dim == r.head_dim) && !(r.f16_cache && kc_.use_f16) &&
          kc_.ctx.limits().max_storage_buffers_per_shader_stage >= 8;

@@ -220,9 +220,7 @@ std::vector<float> quantize_blocks(const std::vector<float>& x) {
 // Steps of several tokens with int8-quantized activations (quantize_x_batch + the DP4A GEMM), for
 // every type the GEMM takes (each form of a group product: one scale, scale and min, two halves)
 // and tile preset (and the choice between a small-step and a large-step tile), at odd row / block /
-// token counts (3 tokens: one partial tile; 70: several tiles, the last partial); then, where the
-// device has i8 subgroup matrices (Dawn's experimental feature: the H200 through dawn.node), the
-// subgroup-matrix GEMM for every type but Q6_K, which must keep DP4A (checked by kernel name).
+// token counts (3 tokens: one partial tile; 70: several tiles, the last partial), by kernel name.
 // Against the reference on x quantized the same way on the CPU, the integer path is exact up to
 // f32 sums (~5e-15 here; a rare rounding tie resolved differently adds ~5e-10): NMSE < 1e-8.
 // Against the exact reference the activation rounding (1/254 of each block's largest magnitude)
@@ -232,22 +230,13 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
   KernelContext& kc = shared_kernels();
   kc.quantize_activations = true;
   const uint32_t tile = kc.gemm_tile;
-  const bool matrix_available = kc.gemm_matrix_available, matrix_default = kc.gemm_matrix;
   const bool f16_default = kc.gemm_f16;
   kc.gemm_f16 = false;  // the f16 GEMM would take these steps: it has its own test below
   uint64_t seed = 300;
   // Presets 1-4 forced, then preset 0: the adapter's small-step tile for 3 tokens and the
-  // large-step one (preset 2) from 16 tokens on, so that 70 tokens take it; 5-8 = the subgroup-
-  // matrix GEMM's tiles 1-4.
-  for (uint32_t preset : {1u, 2u, 3u, 4u, 0u, 5u, 6u, 7u, 8u}) {
-    const bool matrix = preset >= 5;
-    if (matrix && !matrix_available) {
-      std::printf("note: %s has no i8 subgroup matrices; their GEMM was not run\n", ctx.adapter().device.c_str());
-      continue;
-    }
-    kc.gemm_matrix = matrix;
-    kc.gemm_matrix_tile = matrix ? preset - 4 : 0;
-    kc.gemm_tile = matrix ? 0 : preset;
+  // large-step one (preset 2) from 16 tokens on, so that 70 tokens take it.
+  for (uint32_t preset : {1u, 2u, 3u, 4u, 0u}) {
+    kc.gemm_tile = preset;
     kc.gemm_large_tokens = preset ? 0 : 16;
     for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
                          TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
@@ -266,8 +255,7 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
         for (size_t i = 0; i < ns.size(); ++i) {
           const std::string what = cat(tensor_type_name(t), " ", rows, "x", c, " n_tokens ", ns[i], acc ? " accumulate" : "",
                                        " tile preset ", preset, " kernel ", kernels[i]);
-          const bool on_matrices = kernels[i].rfind("matmat_q8_mma_", 0) == 0;
-          EXPECT_EQ(on_matrices, matrix && t != TensorType::Q6_K) << what;
+          EXPECT_EQ(kernels[i], cat("matmat_q8_", tensor_type_name(t))) << what;
           EXPECT_LT(nmse(m, xq, y0, ys[i], ns[i], acc), 1e-8) << what;
           EXPECT_LT(nmse(m, x, y0, ys[i], ns[i], acc), 2e-4) << what;
           for (size_t j = size_t(ns[i]) * rows; j < y0.size(); ++j) ASSERT_EQ(ys[i][j], y0[j]) << what;
@@ -275,9 +263,7 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
       }
     }
   }
-  kc.gemm_matrix = matrix_default;
   kc.gemm_f16 = f16_default;
-  kc.gemm_matrix_tile = 0;
   kc.gemm_tile = tile;
   kc.gemm_large_tokens = 0;
   kc.quantize_activations = ctx.adapter().adapter_type != "CPU";
@@ -418,11 +404,10 @@ TEST(MatMul, QuantizedWeightsWithQuantizedActivationsMatchTheReference) {
                                        : float(g / (1 + std::exp(-g)) * b[c]);
     }
     for (uint32_t mrows : {1u, 4u})
-      for (int reduce : {0, 1, 2}) {  // workgroup memory, subgroups, subgroup-owned rows
+      for (int reduce : {0, 1}) {  // workgroup memory, subgroups
         const bool sg = reduce > 0;
         if (sg && !ctx.features().subgroups) continue;
         kc.use_subgroups = sg;
-        kc.subgroup_rows = reduce == 2;
         kc.matvec_rows = mrows;
         QuantizeX quant(kc, VecInput{kind, &ab, kind == Kind::Plain ? nullptr : &bb, eps}, cols, "xq");
         MatMul mm(kc, w, ab, yb, 1, /*accumulate=*/true);
@@ -442,7 +427,6 @@ TEST(MatMul, QuantizedWeightsWithQuantizedActivationsMatchTheReference) {
   }
   kc.matvec_rows = 0;
   kc.use_subgroups = ctx.features().subgroups;
-  kc.subgroup_rows = false;
 }
 
 // A weight stacked from three matrices (q | k | v) or two (gate | up) writes each part's rows to
