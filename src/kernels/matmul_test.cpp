@@ -217,6 +217,47 @@ std::vector<float> quantize_blocks(const std::vector<float>& x) {
   return q;
 }
 
+// One GEMM case of for_each_gemm_case: a random weight of a quant type, x and y0, and y after
+// steps of 3 and 70 tokens (one partial tile of tokens; several, the last partial).
+struct GemmCase {
+  TensorType type;
+  uint32_t rows, cols;
+  bool accumulate;
+  Matrix m;
+  std::vector<float> x, y0;
+  std::vector<uint32_t> ns = {3, 70};
+  std::vector<std::vector<float>> ys;
+  std::vector<std::string> kernels;  // the GEMM each step ran
+  std::string what(size_t i) const {
+    return cat(tensor_type_name(type), " ", rows, "x", cols, " n_tokens ", ns[i], accumulate ? " accumulate" : "", " kernel ",
+               kernels[i]);
+  }
+  // Rows of tokens past the step must keep y0's values.
+  void expect_untouched_past_the_step(size_t i, const std::string& ctx) const {
+    for (size_t j = size_t(ns[i]) * rows; j < y0.size(); ++j) ASSERT_EQ(ys[i][j], y0[j]) << what(i) << ctx;
+  }
+};
+
+// Every quant type at two shapes (37 rows over 9 groups of 32 columns, 24 for the K-quants; 131
+// rows over 3 / 8, accumulating), each run through the GEMM kc chooses, then `check(case)`.
+template <class Check>
+void for_each_gemm_case(KernelContext& kc, uint64_t& seed, Check check) {
+  for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
+                       TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
+    const std::vector<uint32_t> cols = test_cols(t);
+    const std::tuple<uint32_t, uint32_t, bool> shapes[] = {{37, cols[1], false}, {131, cols[0], true}};
+    for (auto [rows, c, acc] : shapes) {
+      GemmCase g{t, rows, c, acc, random_matrix(t, rows, c, ++seed), {}, {}};
+      Rng rng(seed * 3);
+      const uint32_t max_tokens = 70;
+      g.x = random_vector(size_t(max_tokens) * c, rng);
+      g.y0 = random_vector(size_t(max_tokens) * rows, rng);
+      g.ys = run_matmul(kc, g.m, t, g.x, g.y0, g.ns, max_tokens, acc, &g.kernels);
+      check(g);
+    }
+  }
+}
+
 // Steps of several tokens with int8-quantized activations (quantize_x_batch + the DP4A GEMM), for
 // every type the GEMM takes (each form of a group product: one scale, scale and min, two halves)
 // and tile preset (and the choice between a small-step and a large-step tile), at odd row / block /
@@ -238,30 +279,16 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
   for (uint32_t preset : {1u, 2u, 3u, 4u, 0u}) {
     kc.gemm_tile = preset;
     kc.gemm_large_tokens = preset ? 0 : 16;
-    for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
-                         TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
-      const std::vector<uint32_t> cols = test_cols(t);  // 3 and 9 groups of 32; 8 and 24 for the K-quants
-      const std::tuple<uint32_t, uint32_t, bool> shapes[] = {{37, cols[1], false}, {131, cols[0], true}};
-      for (auto [rows, c, acc] : shapes) {
-        const Matrix m = random_matrix(t, rows, c, ++seed);
-        Rng rng(seed * 3);
-        const uint32_t max_tokens = 70;
-        const auto x = random_vector(size_t(max_tokens) * c, rng);
-        const auto xq = quantize_blocks(x);
-        const auto y0 = random_vector(size_t(max_tokens) * rows, rng);
-        const std::vector<uint32_t> ns = {3, 70};
-        std::vector<std::string> kernels;
-        const auto ys = run_matmul(kc, m, t, x, y0, ns, max_tokens, acc, &kernels);
-        for (size_t i = 0; i < ns.size(); ++i) {
-          const std::string what = cat(tensor_type_name(t), " ", rows, "x", c, " n_tokens ", ns[i], acc ? " accumulate" : "",
-                                       " tile preset ", preset, " kernel ", kernels[i]);
-          EXPECT_EQ(kernels[i], cat("matmat_q8_", tensor_type_name(t))) << what;
-          EXPECT_LT(nmse(m, xq, y0, ys[i], ns[i], acc), 1e-8) << what;
-          EXPECT_LT(nmse(m, x, y0, ys[i], ns[i], acc), 2e-4) << what;
-          for (size_t j = size_t(ns[i]) * rows; j < y0.size(); ++j) ASSERT_EQ(ys[i][j], y0[j]) << what;
-        }
+    for_each_gemm_case(kc, seed, [&](const GemmCase& g) {
+      const auto xq = quantize_blocks(g.x);
+      for (size_t i = 0; i < g.ns.size(); ++i) {
+        const std::string tile_preset = cat(" tile preset ", preset);
+        EXPECT_EQ(g.kernels[i], cat("matmat_q8_", tensor_type_name(g.type))) << g.what(i) << tile_preset;
+        EXPECT_LT(nmse(g.m, xq, g.y0, g.ys[i], g.ns[i], g.accumulate), 1e-8) << g.what(i) << tile_preset;
+        EXPECT_LT(nmse(g.m, g.x, g.y0, g.ys[i], g.ns[i], g.accumulate), 2e-4) << g.what(i) << tile_preset;
+        g.expect_untouched_past_the_step(i, tile_preset);
       }
-    }
+    });
   }
   kc.gemm_f16 = f16_default;
   kc.gemm_tile = tile;
@@ -291,28 +318,16 @@ TEST(MatMul, F16GemmMatchesTheReference) {
     const std::vector<uint32_t> presets = matrices ? std::vector<uint32_t>{1, 2, 3, 4, 5, 6, 7} : std::vector<uint32_t>{1, 7};
     for (uint32_t preset : presets) {
       kc.gemm_f16_tile = preset;
-      for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
-                           TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K}) {
-        const std::vector<uint32_t> cols = test_cols(t);  // 3 and 9 groups of 32; 8 and 24 for the K-quants
-        const std::tuple<uint32_t, uint32_t, bool> shapes[] = {{37, cols[1], false}, {131, cols[0], true}};
-        for (auto [rows, c, acc] : shapes) {
-          const Matrix m = random_matrix(t, rows, c, ++seed);
-          Rng rng(seed * 5);
-          const uint32_t max_tokens = 70;
-          const auto x = random_vector(size_t(max_tokens) * c, rng);
-          const auto y0 = random_vector(size_t(max_tokens) * rows, rng);
-          const std::vector<uint32_t> ns = {3, 70};
-          std::vector<std::string> kernels;
-          const auto ys = run_matmul(kc, m, t, x, y0, ns, max_tokens, acc, &kernels);
-          for (size_t i = 0; i < ns.size(); ++i) {
-            const std::string what = cat(tensor_type_name(t), " ", rows, "x", c, " n_tokens ", ns[i], acc ? " accumulate" : "",
-                                         " f16 tile ", preset, " kernel ", kernels[i]);
-            EXPECT_EQ(kernels[i], cat("matmat_f16_mma_", tensor_type_name(t), matrices ? "" : "_emulated", "_t", preset)) << what;
-            EXPECT_LT(nmse(m, x, y0, ys[i], ns[i], acc), 1e-6) << what;
-            for (size_t j = size_t(ns[i]) * rows; j < y0.size(); ++j) ASSERT_EQ(ys[i][j], y0[j]) << what;
-          }
+      for_each_gemm_case(kc, seed, [&](const GemmCase& g) {
+        for (size_t i = 0; i < g.ns.size(); ++i) {
+          const std::string tile = cat(" f16 tile ", preset);
+          EXPECT_EQ(g.kernels[i], cat("matmat_f16_mma_", tensor_type_name(g.type), matrices ? "" : "_emulated", "_t", preset,
+                                      matrices && kc.gemm_f16_decode_f32 ? "_d32" : ""))
+              << g.what(i) << tile;
+          EXPECT_LT(nmse(g.m, g.x, g.y0, g.ys[i], g.ns[i], g.accumulate), 1e-6) << g.what(i) << tile;
+          g.expect_untouched_past_the_step(i, tile);
         }
-      }
+      });
     }
   }
   kc.gemm_f16 = f16_default;
