@@ -206,8 +206,8 @@ void MatMul::setup_gemm_f16(const gpu::Buffer& x) {
   // analysis is workgroup-wide, so its subgroup-matrix rule is turned off there (each group's
   // offsets are uniform across its own invocations, which is what the hardware needs).
   defines["ENABLES"] = emulated ? ""
-                       : cat("enable f16, chromium_experimental_subgroup_matrix, subgroups;\n",
-                             several ? "diagnostic(off, chromium.subgroup_matrix_uniformity);\n" : "");
+                       : cat("enable f16, chromium_experimental_subgroup_matrix, subgroups;",
+                             several ? " diagnostic(off, chromium.subgroup_matrix_uniformity);" : "");
   gpu::KernelSpec g{cat("matmat_f16_mma_", tensor_type_name(ty), emulated ? "_emulated" : "", "_t", preset, d16 || emulated ? "" : "_d32"),
                     "weights.wgsl+matmul_q8_groups.wgsl+matmul_mat_f16_mma.wgsl+matmul_store.wgsl",
                     cat(kernel_source("weights.wgsl"), kernel_source("matmul_q8_groups.wgsl"),
