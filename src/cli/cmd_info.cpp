@@ -26,7 +26,8 @@ nlohmann::json describe(gpu::Context& ctx, const gpu::BandwidthResult* bw, const
   j["engine"] = {{"version", WGLLM_VERSION}, {"git_sha", WGLLM_GIT_SHA}};
   j["adapter"] = {{"vendor", a.vendor},          {"architecture", a.architecture}, {"device", a.device},
                   {"driver", a.description},     {"backend", a.backend},           {"type", a.adapter_type},
-                  {"vendor_id", a.vendor_id},    {"device_id", a.device_id},       {"webgpu_library", a.library}};
+                  {"vendor_id", a.vendor_id},    {"device_id", a.device_id},       {"webgpu_library", a.library},
+                  {"dawn_toggles", ctx.options().dawn_toggles}};
   j["features"] = {{"shader_f16", f.shader_f16},
                    {"subgroups", f.subgroups},
                    {"timestamp_query", f.timestamp_query},
@@ -73,6 +74,11 @@ void run_info(InfoArgs& args) {
   std::printf("vendor:    %s / %s\n", a.vendor.c_str(), a.architecture.c_str());
   std::printf("driver:    %s\n", a.description.c_str());
   std::printf("backend:   %s, through %s\n", a.backend.c_str(), a.library.c_str());
+  if (!ctx->options().dawn_toggles.empty()) {
+    std::printf("toggles:  ");
+    for (const std::string& t : ctx->options().dawn_toggles) std::printf(" %s", t.c_str());
+    std::printf("\n");
+  }
   const auto& f = ctx->features();
   std::printf("features:  shader-f16 %s, subgroups %s", f.shader_f16 ? "yes" : "no", f.subgroups ? "yes" : "no");
   if (f.subgroups && f.subgroup_min_size) std::printf(" (size %u-%u)", f.subgroup_min_size, f.subgroup_max_size);
