@@ -7,6 +7,9 @@
 # .gl, .anchors: without it, no llama.cpp). Usage: [QUICK=1] scripts/device/f16_prefill_check.sh [SWEEP SETTINGS...]
 set -uo pipefail
 . scripts/device/h100_check_and_bench.sh setup
+# The newer Dawn (its f16 toggles set by wgllm) and the f16 GEMM, both opt-in until measured.
+export WGLLM_WEBGPU_LIB=$PWD/third_party/dawn/dawn.node WGLLM_GEMM_F16=1
+"$B/wgllm" info >>$OUT/log.txt 2>&1
 M=$WGLLM_CACHE
 LLAMACPP_BUILD_PID=
 if [ -d .anchors ]; then
@@ -29,7 +32,7 @@ fi
 grep -E "Failure|rror:|note|Expected|Which is|FAILED" $OUT/log.txt | head -30
 wait $make_pid
 settings=("$@")
-[ ${#settings[@]} -gt 0 ] || settings=("WGLLM_GEMM_F16=0" "" "WGLLM_GEMM_F16_TILE=3" "WGLLM_GEMM_F16_TILE=5"
+[ ${#settings[@]} -gt 0 ] || settings=("WGLLM_GEMM_F16=0" "" "WGLLM_GEMM_F16=0 WGLLM_WEBGPU_LIB=$PWD/third_party/dawn/libwebgpu_wrapper.so" "WGLLM_GEMM_F16_TILE=3" "WGLLM_GEMM_F16_TILE=5"
   "WGLLM_GEMM_F16_TILE=4" "WGLLM_GEMM_F16_TILE=6" "WGLLM_GEMM_F16_DECODE_F32=1")
 timeout 160 env B="$B" bash scripts/device/sweep.sh $M/llama3-8b-Q4_0.gguf "-p 512 -n 16 -r 2" "${settings[@]}"
 grep -h "load" /tmp/sweep-2.log | head -2

@@ -5,15 +5,16 @@
 # wgllm, the GPU test binaries, both Dawns, the Node-API stand-ins, cpp-httplib and brotli, which
 # the device image lacks) and Debian's libvulkan1, libglvnd0, libegl1, libgl1, libglx0, libgles2
 # and libopengl0 .debs in .gl/ (the H200 machines' NVIDIA ICD needs libglvnd). The Dawns go to
-# third_party/dawn/, where wgllm looks: on NVIDIA it takes dawn.node with its f16 toggles itself.
+# third_party/dawn/ (WGLLM_WEBGPU_LIB=third_party/dawn/dawn.node: the newer Dawn, whose f16
+# toggles wgllm sets itself).
 # scripts/device/sweep.sh A/B-tests knobs after; scripts/device/vs_llamacpp.sh runs llama.cpp beside.
 # Everything lands in $OUT (at most 8 files come back):
 #   log.txt      every command's output, in order
 #   info.json    wgllm info --json
 #   bench.json / bench.md / kernels.txt   the measurements
 # Usage: scripts/device/h100_check_and_bench.sh [setup|tests|tests-bundled|bench|all] [bench arguments...]
-#   tests: the GPU tests on the engine's own choice (dawn.node on NVIDIA); tests-bundled: on the
-#   bundled Dawn (WGLLM_WEBGPU_LIB); setup: only the driver and binaries (source it to keep the env).
+#   tests: the GPU tests on the Dawn WGLLM_WEBGPU_LIB names (default: the bundled one); tests-bundled:
+#   on the bundled Dawn whatever is set; setup: only the driver and binaries (source it to keep the env).
 set -uo pipefail
 mode=${1:-all}
 shift || true

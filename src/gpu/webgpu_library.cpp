@@ -32,26 +32,15 @@ std::string executable_dir() {
 }
 
 std::vector<std::string> candidates(const std::string& explicit_path) {
-  const auto nvidia_driver_present = [] { return ::access("/proc/driver/nvidia/version", R_OK) == 0; };
   if (!explicit_path.empty()) return {explicit_path};
   if (const char* env = std::getenv("WGLLM_WEBGPU_LIB"); env && *env) return {env};
-  std::vector<std::string> found;
-  // On a machine with NVIDIA's kernel driver, the newer Dawn (npm webgpu's dawn.node) first: only
-  // it can lift Dawn's block on shader-f16 for NVIDIA (default_dawn_toggles), which the f16
-  // kernels and the f16 tensor-core GEMM need. The bundled Dawn stays the fallback.
-  if (nvidia_driver_present()) {
-    found.push_back(executable_dir() + "/../third_party/dawn/dawn.node");
-    const std::string bundled = WGLLM_DEFAULT_WEBGPU_LIB;
-    if (!bundled.empty()) found.push_back(bundled.substr(0, bundled.find_last_of('/') + 1) + "dawn.node");
-  }
-  found.push_back(executable_dir() + "/../third_party/dawn/libwebgpu_wrapper.so");  // build/ beside the source
-  found.push_back(WGLLM_DEFAULT_WEBGPU_LIB);  // the source tree at build time
-  found.push_back("libwebgpu_dawn.so");
-  found.push_back("libwgpu_native.so");
-  return found;
+  return {
+      executable_dir() + "/../third_party/dawn/libwebgpu_wrapper.so",  // build/ beside the source
+      WGLLM_DEFAULT_WEBGPU_LIB,                                         // the source tree at build time
+      "libwebgpu_dawn.so",
+      "libwgpu_native.so",
+  };
 }
-
-bool file_readable(const std::string& path) { return ::access(path.c_str(), R_OK) == 0; }
 
 bool is_node_addon(const std::string& path) {
   return path.size() > 5 && path.compare(path.size() - 5, 5, ".node") == 0;
@@ -116,7 +105,6 @@ const WebGpuApi& load_webgpu(const std::string& explicit_path) {
   void* handle = nullptr;
   for (const auto& path : candidates(explicit_path)) {
     if (path.empty()) continue;
-    if (is_node_addon(path) && !file_readable(path) && explicit_path.empty()) continue;  // an optional first choice
     if (is_node_addon(path)) load_node_api_stubs(path);
     handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle) {

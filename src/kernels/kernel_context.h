@@ -103,12 +103,13 @@ struct KernelContext {
   uint32_t gemm_large_tokens = env_u32("WGLLM_GEMM_LARGE_TOKENS");
   // Steps of several tokens multiply on f16 subgroup matrices (matmul_mat_f16_mma.wgsl: weights
   // decoded to f16 while staging, x packed to f16, f32 accumulators) where the device has
-  // shader-f16, f16 -> f32 16x16x16 subgroup matrices and subgroups of exactly 32; this takes
-  // precedence over the int8 GEMM. $WGLLM_GEMM_F16=0 turns it off. Its tile preset (matmul.cpp;
+  // shader-f16, f16 -> f32 16x16x16 subgroup matrices and subgroups of exactly 32 (NVIDIA through
+  // dawn.node), in place of the int8 GEMM. Off unless $WGLLM_GEMM_F16=1: tested only in its
+  // scalar emulation so far (no GPU run yet; docs/perf-notes.md #37). Its tile preset (matmul.cpp;
   // 0 = chosen for the adapter) also from $WGLLM_GEMM_F16_TILE.
   bool gemm_f16_available = ctx.features().shader_f16 && ctx.features().subgroup_matrix_f16 &&
                             ctx.features().subgroup_min_size == 32 && ctx.features().subgroup_max_size == 32;
-  bool gemm_f16 = gemm_f16_available && !env_is_zero("WGLLM_GEMM_F16");
+  bool gemm_f16 = gemm_f16_available && env_u32("WGLLM_GEMM_F16") == 1;
   // The same kernel with its products taken one by one in f32 instead of by subgroup matrices, on
   // any adapter: how its staging, decoding and stores are tested where no matrices exist.
   bool gemm_f16_emulated = false;
