@@ -167,9 +167,38 @@ MatMul::MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, cons
   }
 }
 
+gpu::KernelSpec f16_gemm_spec(TensorType ty, uint32_t preset, F16GemmVariant variant) {
+  if (preset == 0 || preset > std::size(kF16GemmTiles)) fail("no f16 GEMM tile preset ", preset);
+  const GemmTile t = kF16GemmTiles[preset - 1];
+  const bool emulated = variant == F16GemmVariant::Emulated;
+  const bool d16 = variant == F16GemmVariant::Matrices;
+  const bool mins = ty == TensorType::Q4_1 || ty == TensorType::Q5_1 || ty == TensorType::Q4_K || ty == TensorType::Q5_K;
+  const bool halves = ty == TensorType::Q6_K;
+  std::map<std::string, std::string> defines = weight_defines(ty);
+  const bool several = t.tm > 1;
+  defines.insert({{"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)}, {"NSG", std::to_string(t.tm)},
+                  {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}, {"ST", emulated ? "f32" : "f16"},
+                  {"WS", mins || halves ? "vec2<f32>" : "f32"}, {"ONE", mins || halves ? "//" : ""},
+                  {"TWO", mins || halves ? "" : "//"}, {"MINS", mins ? "" : "//"}, {"HALVES", halves ? "" : "//"},
+                  {"MMA", emulated ? "//" : ""}, {"EMU", emulated ? "" : "//"}, {"SG1", several ? "//" : ""},
+                  {"SGN", several ? "" : "//"}, {"D16", d16 ? "" : "//"}, {"D32", d16 ? "//" : ""}});
+  // Several groups of one workgroup load matrices at offsets of their own: WGSL's uniformity
+  // analysis is workgroup-wide, so its subgroup-matrix rule is turned off there (each group's
+  // offsets are uniform across its own invocations, which is what the hardware needs).
+  defines["ENABLES"] = emulated ? ""
+                       : cat("enable f16, chromium_experimental_subgroup_matrix, subgroups;",
+                             several ? " diagnostic(off, chromium.subgroup_matrix_uniformity);" : "");
+  return {cat("matmat_f16_mma_", tensor_type_name(ty), emulated ? "_emulated" : "", "_t", preset, d16 || emulated ? "" : "_d32"),
+          "weights.wgsl+matmul_q8_groups.wgsl+matmul_mat_f16_mma.wgsl+matmul_store.wgsl",
+          cat(kernel_source("weights.wgsl"), kernel_source("matmul_q8_groups.wgsl"), kernel_source("matmul_mat_f16_mma.wgsl"),
+              kernel_source("matmul_store.wgsl")),
+          defines};
+}
+
+uint32_t f16_gemm_presets() { return uint32_t(std::size(kF16GemmTiles)); }
+
 void MatMul::setup_gemm_f16(const gpu::Buffer& x) {
   const bool cpu = kc_.ctx.adapter().adapter_type == "CPU";
-  const bool emulated = !kc_.gemm_f16;
   const uint32_t preset = kc_.gemm_f16_tile ? kc_.gemm_f16_tile : cpu ? 1 : 2;
   if (preset == 0 || preset > std::size(kF16GemmTiles)) fail("matmul '", w_.name, "': no f16 GEMM tile preset ", preset);
   const GemmTile t = kF16GemmTiles[preset - 1];
@@ -177,9 +206,6 @@ void MatMul::setup_gemm_f16(const gpu::Buffer& x) {
     fail("matmul '", w_.name, "': f16 GEMM tile ", preset, " needs ", t.tm * 32, " invocations a workgroup");
   gemm_ = std::make_unique<Gemm>();
   gemm_->f16 = true;
-  const TensorType ty = w_.type;
-  const bool mins = ty == TensorType::Q4_1 || ty == TensorType::Q5_1 || ty == TensorType::Q4_K || ty == TensorType::Q5_K;
-  const bool halves = ty == TensorType::Q6_K;
   // One packed x serves every op of the context, as the int8 one does (setup_gemm_q8). Whole tiles
   // of tokens (the largest tile's 128): the kernel loads x matrices straight from it.
   const uint64_t bytes = uint64_t((max_tokens_ + 127) / 128 * 128) * w_.cols * 2;
@@ -191,28 +217,10 @@ void MatMul::setup_gemm_f16(const gpu::Buffer& x) {
   gemm_->x = kc_.gemm_x16;
   gpu::KernelSpec q{"pack_x_f16", "pack_x_f16.wgsl", cat(kernel_source("pack_x_f16.wgsl")), {}};
   gemm_->quantize = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(q));
-  std::map<std::string, std::string> defines = weight_defines(ty);
-  const bool several = t.tm > 1;
-  defines.insert({{"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)}, {"NSG", std::to_string(t.tm)},
-                  {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}, {"ST", emulated ? "f32" : "f16"},
-                  {"WS", mins || halves ? "vec2<f32>" : "f32"}, {"ONE", mins || halves ? "//" : ""},
-                  {"TWO", mins || halves ? "" : "//"}, {"MINS", mins ? "" : "//"}, {"HALVES", halves ? "" : "//"},
-                  {"MMA", emulated ? "//" : ""}, {"EMU", emulated ? "" : "//"}, {"SG1", several ? "//" : ""},
-                  {"SGN", several ? "" : "//"}});
-  const bool d16 = !emulated && !kc_.gemm_f16_decode_f32;
-  defines["D16"] = d16 ? "" : "//";
-  defines["D32"] = d16 ? "//" : "";
-  // Several groups of one workgroup load matrices at offsets of their own: WGSL's uniformity
-  // analysis is workgroup-wide, so its subgroup-matrix rule is turned off there (each group's
-  // offsets are uniform across its own invocations, which is what the hardware needs).
-  defines["ENABLES"] = emulated ? ""
-                       : cat("enable f16, chromium_experimental_subgroup_matrix, subgroups;",
-                             several ? " diagnostic(off, chromium.subgroup_matrix_uniformity);" : "");
-  gpu::KernelSpec g{cat("matmat_f16_mma_", tensor_type_name(ty), emulated ? "_emulated" : "", "_t", preset, d16 || emulated ? "" : "_d32"),
-                    "weights.wgsl+matmul_q8_groups.wgsl+matmul_mat_f16_mma.wgsl+matmul_store.wgsl",
-                    cat(kernel_source("weights.wgsl"), kernel_source("matmul_q8_groups.wgsl"),
-                        kernel_source("matmul_mat_f16_mma.wgsl"), kernel_source("matmul_store.wgsl")),
-                    defines};
+  const F16GemmVariant variant = !kc_.gemm_f16           ? F16GemmVariant::Emulated
+                                 : kc_.gemm_f16_decode_f32 ? F16GemmVariant::MatricesF32Decode
+                                                           : F16GemmVariant::Matrices;
+  const gpu::KernelSpec g = f16_gemm_spec(w_.type, preset, variant);
   Gemm::Variant& v = gemm_->small;
   v.tile = t;
   v.gemm = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(g));

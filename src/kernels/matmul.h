@@ -104,6 +104,13 @@ struct RopeOutput {
   uint32_t first_row = 0;
 };
 
+// The f16 subgroup-matrix GEMM's kernel (matmul_mat_f16_mma.wgsl) for a weight type, a tile preset
+// (1 .. f16_gemm_presets()) and its arithmetic: on matrices with the weights decoded in f16 or in
+// f32, or the scalar emulation any adapter runs.
+enum class F16GemmVariant { Matrices, MatricesF32Decode, Emulated };
+gpu::KernelSpec f16_gemm_spec(TensorType type, uint32_t preset, F16GemmVariant variant);
+uint32_t f16_gemm_presets();
+
 class MatMul {
  public:
   MatMul(KernelContext& kc, const GpuWeight& w, const gpu::Buffer& x, const gpu::Buffer& y, uint32_t max_tokens,

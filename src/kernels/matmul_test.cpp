@@ -296,6 +296,27 @@ TEST(MatMul, Int8GemmMatchesTheReference) {
   kc.quantize_activations = ctx.adapter().adapter_type != "CPU";
 }
 
+// The matrix variants of the f16 GEMM compile only where the device has f16 subgroup matrices; their
+// source must at least expand (every placeholder filled, each value on one line: a multi-line
+// value once kept every f16 GEMM pipeline from being built on the H100) for every type and tile.
+TEST(MatMul, F16GemmSourcesExpandForEveryVariant) {
+  for (TensorType t : {TensorType::Q4_0, TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0,
+                       TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K})
+    for (uint32_t preset = 1; preset <= f16_gemm_presets(); ++preset)
+      for (F16GemmVariant v : {F16GemmVariant::Matrices, F16GemmVariant::MatricesF32Decode, F16GemmVariant::Emulated}) {
+        const gpu::KernelSpec spec = gpu::PipelineCache::with_params<MatMulParams>(f16_gemm_spec(t, preset, v));
+        std::string text;
+        ASSERT_NO_THROW(text = gpu::expand_template(spec)) << spec.name;
+        EXPECT_EQ(text.find("{{"), std::string::npos) << spec.name;
+        const bool matrices = v != F16GemmVariant::Emulated;
+        EXPECT_EQ(text.rfind("enable f16, chromium_experimental_subgroup_matrix", 0) == 0, matrices) << spec.name;
+        // The products on matrices, or commented out for the emulation's scalar loop.
+        EXPECT_EQ(text.find("//          acc[mt * NT + nt] = subgroupMatrixMultiplyAccumulate") == std::string::npos, matrices)
+            << spec.name;
+      }
+  EXPECT_THROW(f16_gemm_spec(TensorType::Q4_0, f16_gemm_presets() + 1, F16GemmVariant::Matrices), Error);
+}
+
 // The f16 subgroup-matrix GEMM (matmul_mat_f16_mma.wgsl) for every quant type, each tile preset:
 // on every adapter in its scalar emulation (weights staged in f32, products one by one), and on
 // subgroup matrices where the device has them. x is rounded to f16 (and on matrices the decoded
