@@ -145,8 +145,7 @@ Context::Context(const WebGpuApi& api, const ContextOptions& options) : api_(api
   // vulkan_enable_f16_on_nvidia, and lists subgroup matrices only with allow_unsafe_apis; the
   // Vulkan memory model is what its subgroup-matrix shaders compile against. Set unless the user
   // chose toggles (WGLLM_DAWN_TOGGLES); every report records the toggles in use.
-  const std::string_view lib = api_.library_path;
-  if (options_.dawn_toggles.empty() && lib.size() > 5 && lib.substr(lib.size() - 5) == ".node")
+  if (options_.dawn_toggles.empty() && is_node_addon(api_.library_path))
     options_.dawn_toggles = {"vulkan_enable_f16_on_nvidia", "allow_unsafe_apis", "use_vulkan_memory_model"};
   if (const char* t = std::getenv("WGLLM_GPU_TIMEOUT_S"); t && std::atof(t) > 0) timeout_s_ = std::atof(t);
   if (const char* m = std::getenv("WGLLM_GPU_MEMORY"); m && *m && options_.memory_budget == 0) {
@@ -393,12 +392,12 @@ void Context::create_device() {
   // Asked only when it may answer (each wrong sType costs Dawn a logged error).
   if (features_.subgroup_matrix || (!ids.subgroup_matrix_configs_stype && !options_.dawn_toggles.empty()))
     features_.subgroup_matrix_configs = subgroup_matrix_configs();
-  features_.subgroup_matrix_i8 =
-      features_.subgroup_matrix && std::count(features_.subgroup_matrix_configs.begin(), features_.subgroup_matrix_configs.end(),
-                                              std::string("i8->i32 16x16x32")) > 0;
-  features_.subgroup_matrix_f16 =
-      features_.subgroup_matrix && std::count(features_.subgroup_matrix_configs.begin(), features_.subgroup_matrix_configs.end(),
-                                              std::string("f16->f32 16x16x16")) > 0;
+  const auto has_config = [&](const char* config) {
+    const auto& c = features_.subgroup_matrix_configs;
+    return features_.subgroup_matrix && std::find(c.begin(), c.end(), config) != c.end();
+  };
+  features_.subgroup_matrix_i8 = has_config("i8->i32 16x16x32");
+  features_.subgroup_matrix_f16 = has_config("f16->f32 16x16x16");
 
   // Ask for the adapter's own limits: the library filled this very struct, tail included.
   PaddedLimits limits{};

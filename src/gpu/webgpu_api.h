@@ -415,6 +415,12 @@ struct WebGpuApi {
 // libwebgpu_dawn.so / libwgpu_native.so. Raises an Error listing what was tried.
 const WebGpuApi& load_webgpu(const std::string& explicit_path = "");
 
+// Whether a library path names a Node addon (npm webgpu's dawn.node): loaded with Node-API
+// stand-ins, and asked for the Dawn toggles that unlock its f16 (gpu::Context).
+inline bool is_node_addon(std::string_view path) {
+  return path.size() > 5 && path.substr(path.size() - 5) == ".node";
+}
+
 // Convenience: an owned-or-literal string as a WGPUStringView.
 inline WGPUStringView sv(const char* s) { return WGPUStringView{s, WGPU_STRLEN}; }
 inline std::string to_string(WGPUStringView v) {

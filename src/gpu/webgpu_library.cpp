@@ -42,10 +42,6 @@ std::vector<std::string> candidates(const std::string& explicit_path) {
   };
 }
 
-bool is_node_addon(const std::string& path) {
-  return path.size() > 5 && path.compare(path.size() - 5, 5, ".node") == 0;
-}
-
 // A Node addon binds Node-API functions at load: node_api_stubs.cpp provides them (as traps).
 void load_node_api_stubs(const std::string& addon) {
   std::string tried;

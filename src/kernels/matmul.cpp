@@ -11,7 +11,6 @@
 namespace wgllm::kernels {
 namespace {
 
-
 // Tile presets of the int8 GEMM (matmul_mat_q8.wgsl), kc.gemm_tile = index + 1: rows x tokens
 // per workgroup, the per-thread register tile, blocks of 32 columns staged per K step.
 struct GemmTile {
@@ -42,6 +41,17 @@ constexpr GemmTile kF16GemmTiles[] = {
     {32, 128, 1, 0, 2},  // 6: one group of 32 rows x 128 tokens, 23 KiB
     {32, 16, 2, 0, 2},   // 7: two groups, small (tests of the several-group path)
 };
+
+// The defines of matmul_q8_groups.wgsl for a weight type: the form of a group's product (one scale,
+// a scale and a min, or a scale per half of 16), shared by the int8 and f16 GEMMs.
+std::map<std::string, std::string> group_form_defines(TensorType ty) {
+  const bool mins = ty == TensorType::Q4_1 || ty == TensorType::Q5_1 || ty == TensorType::Q4_K || ty == TensorType::Q5_K;
+  const bool halves = ty == TensorType::Q6_K;
+  std::map<std::string, std::string> defines = weight_defines(ty);
+  defines.insert({{"WS", mins || halves ? "vec2<f32>" : "f32"}, {"ONE", mins || halves ? "//" : ""},
+                  {"TWO", mins || halves ? "" : "//"}, {"MINS", mins ? "" : "//"}, {"HALVES", halves ? "" : "//"}});
+  return defines;
+}
 
 }  // namespace
 
@@ -172,14 +182,10 @@ gpu::KernelSpec f16_gemm_spec(TensorType ty, uint32_t preset, F16GemmVariant var
   const GemmTile t = kF16GemmTiles[preset - 1];
   const bool emulated = variant == F16GemmVariant::Emulated;
   const bool d16 = variant == F16GemmVariant::Matrices;
-  const bool mins = ty == TensorType::Q4_1 || ty == TensorType::Q5_1 || ty == TensorType::Q4_K || ty == TensorType::Q5_K;
-  const bool halves = ty == TensorType::Q6_K;
-  std::map<std::string, std::string> defines = weight_defines(ty);
+  std::map<std::string, std::string> defines = group_form_defines(ty);
   const bool several = t.tm > 1;
   defines.insert({{"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)}, {"NSG", std::to_string(t.tm)},
                   {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}, {"ST", emulated ? "f32" : "f16"},
-                  {"WS", mins || halves ? "vec2<f32>" : "f32"}, {"ONE", mins || halves ? "//" : ""},
-                  {"TWO", mins || halves ? "" : "//"}, {"MINS", mins ? "" : "//"}, {"HALVES", halves ? "" : "//"},
                   {"MMA", emulated ? "//" : ""}, {"EMU", emulated ? "" : "//"}, {"SG1", several ? "//" : ""},
                   {"SGN", several ? "" : "//"}, {"D16", d16 ? "" : "//"}, {"D32", d16 ? "//" : ""}});
   // Several groups of one workgroup load matrices at offsets of their own: WGSL's uniformity
@@ -240,8 +246,6 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   gemm_ = std::make_unique<Gemm>();
   gemm_->large_tokens = kc_.gemm_large_tokens ? kc_.gemm_large_tokens : kGemmLargeTokens;
   const TensorType ty = w_.type;
-  const bool mins = ty == TensorType::Q4_1 || ty == TensorType::Q5_1 || ty == TensorType::Q4_K || ty == TensorType::Q5_K;
-  const bool halves = ty == TensorType::Q6_K;
   // A forced preset takes every step; CPU adapters keep theirs unless a threshold is set (tests).
   const bool large = !kc_.gemm_tile && (!cpu || kc_.gemm_large_tokens) && max_tokens_ >= gemm_->large_tokens;
   // One quantized x serves every op of the context: an op quantizes its x right before its GEMM
@@ -257,15 +261,11 @@ void MatMul::setup_gemm_q8(const gpu::Buffer& x) {
   gemm_->x = kc_.gemm_x;
   gpu::KernelSpec q{"quantize_x_batch", "quantize_x_batch.wgsl", cat(kernel_source("quantize_x_batch.wgsl")), {}};
   gemm_->quantize = &kc_.pipelines.get(gpu::PipelineCache::with_params<MatMulParams>(q));
-  // The form of a group's product (matmul_q8_groups.wgsl): one scale, a scale and a min, or a scale
-  // per half of 16.
   auto build = [&](Gemm::Variant& v, const GemmTile t) {
     v.tile = t;
-    std::map<std::string, std::string> defines = weight_defines(ty);
+    std::map<std::string, std::string> defines = group_form_defines(ty);
     defines.insert({{"BM", std::to_string(t.bm)}, {"BN", std::to_string(t.bn)}, {"TM", std::to_string(t.tm)},
-                    {"TN", std::to_string(t.tn)}, {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}, {"ENABLES", ""},
-                    {"WS", mins || halves ? "vec2<f32>" : "f32"}, {"ONE", mins || halves ? "//" : ""}, {"TWO", mins || halves ? "" : "//"},
-                    {"MINS", mins ? "" : "//"}, {"HALVES", halves ? "" : "//"}});
+                    {"TN", std::to_string(t.tn)}, {"KB", std::to_string(t.kb)}, {"Y2", "6"}, {"Y3", "7"}, {"ENABLES", ""}});
     gpu::KernelSpec g{cat("matmat_q8_", tensor_type_name(ty)), "weights.wgsl+matmul_q8_groups.wgsl+matmul_mat_q8.wgsl+matmul_store.wgsl",
                       cat(kernel_source("weights.wgsl"), kernel_source("matmul_q8_groups.wgsl"), kernel_source("matmul_mat_q8.wgsl"),
                           kernel_source("matmul_store.wgsl")),
